@@ -1,0 +1,286 @@
+//! Switchable faults for the simulators: latency, 5xx, 429, truncated and malformed bodies,
+//! and expiring every token a vendor has issued. Set at start (`simulate --fault SPEC`) and
+//! at run time (`PUT /-/faults` with one spec per line, `DELETE /-/faults` to clear).
+//!
+//! A spec is `[VENDOR:]KIND[=VALUE]`: `latency=300ms`, `cloutility:5xx=0.2`, `429=1`,
+//! `truncate=0.1`, `malformed=0.1`, `clumio:expire-tokens`. Probabilities are 0..=1; 1 makes
+//! a fault deterministic, which is what tests use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::RngExt;
+
+use crate::model::Vendor;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultSet {
+    pub latency: Option<Duration>,
+    pub http_5xx: f64,
+    pub http_429: f64,
+    pub truncate: f64,
+    pub malformed: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultSpec {
+    Set {
+        vendor: Option<Vendor>,
+        fault: Fault,
+    },
+    ExpireTokens {
+        vendor: Option<Vendor>,
+    },
+    Clear {
+        vendor: Option<Vendor>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    Latency(Duration),
+    Http5xx(f64),
+    Http429(f64),
+    Truncate(f64),
+    Malformed(f64),
+}
+
+impl std::str::FromStr for FaultSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (vendor, rest) = match s.split_once(':') {
+            Some((v, rest)) if v != "*" => (Some(v.parse::<Vendor>()?), rest),
+            Some((_, rest)) => (None, rest),
+            None => (None, s),
+        };
+        let (kind, value) = match rest.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (rest.trim(), None),
+        };
+        let prob = |v: Option<&str>| -> Result<f64, String> {
+            let v = v.unwrap_or("1");
+            let p: f64 = v
+                .parse()
+                .map_err(|_| format!("fault {s:?}: {v:?} is not a probability"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("fault {s:?}: probability must be within 0..=1"));
+            }
+            Ok(p)
+        };
+        let fault = match kind {
+            "expire-tokens" => return Ok(FaultSpec::ExpireTokens { vendor }),
+            "clear" | "none" => return Ok(FaultSpec::Clear { vendor }),
+            "latency" => Fault::Latency(
+                humantime::parse_duration(value.unwrap_or(""))
+                    .map_err(|e| format!("fault {s:?}: latency: {e}"))?,
+            ),
+            "5xx" => Fault::Http5xx(prob(value)?),
+            "429" => Fault::Http429(prob(value)?),
+            "truncate" => Fault::Truncate(prob(value)?),
+            "malformed" => Fault::Malformed(prob(value)?),
+            other => {
+                return Err(format!(
+                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, expire-tokens, clear)"
+                ));
+            }
+        };
+        Ok(FaultSpec::Set { vendor, fault })
+    }
+}
+
+/// The fault switchboard shared by every simulator in one process.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    inner: Arc<RwLock<State_>>,
+}
+
+#[derive(Debug, Default)]
+struct State_ {
+    sets: HashMap<Option<Vendor>, FaultSet>,
+    token_epochs: HashMap<Vendor, u64>,
+}
+
+impl Faults {
+    pub fn apply(&self, spec: &FaultSpec) {
+        let mut st = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        match spec {
+            FaultSpec::Set { vendor, fault } => {
+                let set = st.sets.entry(*vendor).or_default();
+                match fault {
+                    Fault::Latency(d) => set.latency = Some(*d),
+                    Fault::Http5xx(p) => set.http_5xx = *p,
+                    Fault::Http429(p) => set.http_429 = *p,
+                    Fault::Truncate(p) => set.truncate = *p,
+                    Fault::Malformed(p) => set.malformed = *p,
+                }
+            }
+            FaultSpec::Clear { vendor: None } => st.sets.clear(),
+            FaultSpec::Clear { vendor: Some(v) } => {
+                st.sets.remove(&Some(*v));
+            }
+            FaultSpec::ExpireTokens { vendor } => {
+                let vendors: Vec<Vendor> = match vendor {
+                    Some(v) => vec![*v],
+                    None => Vendor::ALL.to_vec(),
+                };
+                for v in vendors {
+                    *st.token_epochs.entry(v).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        self.apply(&FaultSpec::Clear { vendor: None });
+    }
+
+    /// The faults in force for `vendor`: its own, else the ones set for all vendors.
+    pub fn for_vendor(&self, vendor: Vendor) -> FaultSet {
+        let st = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        st.sets
+            .get(&Some(vendor))
+            .or_else(|| st.sets.get(&None))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Bumped by `expire-tokens`; a token issued in an older epoch is expired.
+    pub fn token_epoch(&self, vendor: Vendor) -> u64 {
+        let st = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        st.token_epochs.get(&vendor).copied().unwrap_or(0)
+    }
+
+    pub fn describe(&self) -> String {
+        let st = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let mut lines: Vec<String> = st
+            .sets
+            .iter()
+            .map(|(v, s)| {
+                format!(
+                    "{}: {s:?}",
+                    v.map(|v| v.as_str().to_owned()).unwrap_or("*".into())
+                )
+            })
+            .collect();
+        lines.sort();
+        lines.join("\n")
+    }
+}
+
+/// How a vendor's simulator writes an error body (each vendor has its own shape).
+pub type ErrorResponder = fn(StatusCode, &str) -> Response;
+
+#[derive(Clone)]
+pub struct FaultLayerState {
+    pub faults: Faults,
+    pub vendor: Vendor,
+    pub error: ErrorResponder,
+}
+
+/// Middleware applied to each vendor's router.
+pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next) -> Response {
+    let set = st.faults.for_vendor(st.vendor);
+    if let Some(d) = set.latency {
+        tokio::time::sleep(d).await;
+    }
+    let (r429, r5xx, rtrunc, rmal) = {
+        let mut rng = rand::rng();
+        (
+            rng.random::<f64>(),
+            rng.random::<f64>(),
+            rng.random::<f64>(),
+            rng.random::<f64>(),
+        )
+    };
+    if r429 < set.http_429 {
+        let mut resp = (st.error)(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return resp;
+    }
+    if r5xx < set.http_5xx {
+        return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+    }
+    let resp = next.run(req).await;
+    if rtrunc < set.truncate || rmal < set.malformed {
+        let (mut parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        parts.headers.remove("content-length");
+        let out: Vec<u8> = if rmal < set.malformed {
+            b"<html><body>Bad gateway</body>".to_vec()
+        } else {
+            bytes[..bytes.len() / 2].to_vec()
+        };
+        return Response::from_parts(parts, Body::from(out));
+    }
+    resp
+}
+
+/// A plain JSON error, for simulators whose vendor has no error shape of its own.
+pub fn plain_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "message": message })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!(
+            "cloutility:5xx=0.5".parse::<FaultSpec>().unwrap(),
+            FaultSpec::Set {
+                vendor: Some(Vendor::Cloutility),
+                fault: Fault::Http5xx(0.5)
+            }
+        );
+        assert_eq!(
+            "latency=250ms".parse::<FaultSpec>().unwrap(),
+            FaultSpec::Set {
+                vendor: None,
+                fault: Fault::Latency(Duration::from_millis(250))
+            }
+        );
+        assert_eq!(
+            "clumio:expire-tokens".parse::<FaultSpec>().unwrap(),
+            FaultSpec::ExpireTokens {
+                vendor: Some(Vendor::Clumio)
+            }
+        );
+        assert!("5xx=2".parse::<FaultSpec>().is_err());
+        assert!("veeam:5xx".parse::<FaultSpec>().is_err());
+        assert!(
+            "explode"
+                .parse::<FaultSpec>()
+                .unwrap_err()
+                .contains("unknown kind")
+        );
+    }
+
+    #[test]
+    fn vendor_faults_override_global_ones() {
+        let f = Faults::default();
+        f.apply(&"5xx=1".parse().unwrap());
+        f.apply(&"clumio:429=1".parse().unwrap());
+        assert_eq!(f.for_vendor(Vendor::Cloutility).http_5xx, 1.0);
+        assert_eq!(f.for_vendor(Vendor::Clumio).http_5xx, 0.0);
+        assert_eq!(f.for_vendor(Vendor::Clumio).http_429, 1.0);
+        f.apply(&"expire-tokens".parse().unwrap());
+        assert_eq!(f.token_epoch(Vendor::Backupdr), 1);
+        f.clear();
+        assert_eq!(f.for_vendor(Vendor::Clumio), FaultSet::default());
+    }
+}

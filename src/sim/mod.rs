@@ -1,0 +1,212 @@
+//! The vendor simulators: one HTTP server, each vendor under its own path prefix
+//! (`/cloutility/v1/...`, `/backupdr/actifio/...`, ...), speaking that vendor's API over a
+//! seeded data set that grows as time passes, with switchable faults.
+//!
+//! Each vendor's simulator lives in its vendor folder (`vendors/<vendor>/sim`); this module
+//! only mounts them, wraps them in the fault layer, and writes the config that points the
+//! exporter at them.
+
+pub mod faults;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use url::Url;
+
+pub use faults::{FaultSpec, Faults};
+
+use crate::clock::Clock;
+use crate::model::Vendor;
+
+/// What every vendor simulator is built from.
+#[derive(Clone, Debug)]
+pub struct SimContext {
+    /// Seeds the data set: the same seed gives the same objects and the same job history.
+    pub seed: u64,
+    /// Roughly how many protected objects each vendor simulates.
+    pub objects: usize,
+    pub clock: Clock,
+    pub faults: Faults,
+}
+
+impl SimContext {
+    pub fn new(seed: u64, objects: usize) -> Self {
+        SimContext {
+            seed,
+            objects,
+            clock: Clock::system(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// A vendor's simulator as the combined server sees it.
+pub struct VendorSim {
+    pub vendor: Vendor,
+    /// Routes relative to `/<vendor>`.
+    pub router: Router,
+    pub error: faults::ErrorResponder,
+}
+
+/// Writes the demo targets for one vendor: `base` is the simulator's URL including the
+/// vendor prefix; secrets go into files under `secrets_dir`.
+pub type DemoTargets =
+    fn(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<serde_json::Value>>;
+
+fn vendor_sims(ctx: &SimContext) -> Vec<(VendorSim, DemoTargets)> {
+    vec![(
+        crate::vendors::cloutility::sim::build(ctx),
+        crate::vendors::cloutility::sim::demo_targets as DemoTargets,
+    )]
+}
+
+/// The whole simulator app: every vendor under its prefix plus `/-/faults`.
+pub fn app(ctx: &SimContext) -> Router {
+    let faults_api = Router::new()
+        .route(
+            "/-/faults",
+            get(show_faults).put(set_faults).delete(clear_faults),
+        )
+        .with_state(ctx.faults.clone());
+    let mut app = Router::new();
+    for (sim, _) in vendor_sims(ctx) {
+        let layer_state = faults::FaultLayerState {
+            faults: ctx.faults.clone(),
+            vendor: sim.vendor,
+            error: sim.error,
+        };
+        let routed = sim.router.layer(axum::middleware::from_fn_with_state(
+            layer_state,
+            faults::inject,
+        ));
+        app = app.nest(&format!("/{}", sim.vendor.as_str()), routed);
+    }
+    app.merge(faults_api)
+}
+
+async fn show_faults(State(f): State<Faults>) -> String {
+    f.describe()
+}
+
+async fn set_faults(State(f): State<Faults>, body: String) -> (StatusCode, String) {
+    let mut specs = Vec::new();
+    for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line.parse::<FaultSpec>() {
+            Ok(s) => specs.push(s),
+            Err(e) => return (StatusCode::BAD_REQUEST, e),
+        }
+    }
+    for s in &specs {
+        f.apply(s);
+    }
+    (StatusCode::OK, f.describe())
+}
+
+async fn clear_faults(State(f): State<Faults>) -> StatusCode {
+    f.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// A running simulator server.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    pub ctx: SimContext,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimServer {
+    pub async fn start(listen: &str, ctx: SimContext) -> std::io::Result<SimServer> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = app(&ctx);
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "simulator server stopped");
+            }
+        });
+        Ok(SimServer { addr, ctx, task })
+    }
+
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("http://{}", self.addr)).expect("socket address is a valid URL")
+    }
+
+    /// The config (YAML) that points `serve` and `report` at this simulator; secrets are
+    /// written into files under `secrets_dir`.
+    pub fn demo_config(&self, secrets_dir: &Path, listen: Option<&str>) -> std::io::Result<String> {
+        std::fs::create_dir_all(secrets_dir)?;
+        let mut targets = Vec::new();
+        for (sim, demo) in vendor_sims(&self.ctx) {
+            let base = self
+                .base_url()
+                .join(&format!("{}/", sim.vendor.as_str()))
+                .expect("vendor prefix joins");
+            targets.extend(demo(&base, secrets_dir)?);
+        }
+        let doc = serde_json::json!({
+            "listen": listen.unwrap_or("127.0.0.1:9987"),
+            "defaults": { "interval": "30s", "timeout": "1m", "lookback": "48h", "max_stale": "10m" },
+            "compliance": {
+                "rpo": "24h",
+                "rules": [ { "match": { "object": "test-*" }, "exclude": "test systems" } ]
+            },
+            "targets": targets,
+        });
+        Ok(yaml_of(&doc))
+    }
+
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// JSON is valid YAML 1.2, but a block layout reads better in a file people open.
+fn yaml_of(doc: &serde_json::Value) -> String {
+    serde_saphyr::to_string(doc).unwrap_or_else(|_| doc.to_string())
+}
+
+/// Deterministic pseudo-randomness for data sets: the same (seed, key, n) always gives the
+/// same number, so history can be generated lazily for any time range.
+pub fn unit(seed: u64, key: &str, n: u64) -> f64 {
+    (mix(seed, key, n) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub fn mix(seed: u64, key: &str, n: u64) -> u64 {
+    // FNV-1a over the key, then splitmix64 over the combination.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in key.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    let mut z = h ^ seed.rotate_left(17) ^ n.wrapping_mul(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_is_deterministic_and_in_range() {
+        let a = unit(42, "node-1", 7);
+        assert_eq!(a, unit(42, "node-1", 7));
+        assert_ne!(a, unit(43, "node-1", 7));
+        for n in 0..1000 {
+            let u = unit(1, "x", n);
+            assert!((0.0..1.0).contains(&u));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The adapter interface, and the one place that lists the vendors.
+//!
+//! Each vendor lives in its own folder: wire types (private), a client (login and
+//! requests over [`crate::api::ApiClient`]), a mapping to [`crate::model`], its config keys,
+//! and its simulator. Adding a vendor adds a folder and one arm to each `match` below.
+
+pub mod cloutility;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::api::{ApiError, ApiMetrics};
+use crate::clock::Clock;
+use crate::config::TargetSettings;
+use crate::model::{AuditEvent, Job, Object, Storage, Vendor, Warning};
+
+/// The time range one refresh reads: job history and audit events from `since` to `now`.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub now: Timestamp,
+    pub since: Timestamp,
+}
+
+/// A report period, `[from, to)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VendorError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The vendor (or this release of it) does not offer what the collector needs.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The vendor answered, but with something that makes no sense.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Collected<T> = Result<T, VendorError>;
+
+/// What one refresh of one target yields, per collector. A failed collector does not stop
+/// the others: the scheduler keeps serving its last good data.
+#[derive(Debug)]
+pub struct Collection {
+    pub inventory: Collected<Vec<Object>>,
+    pub jobs: Collected<Vec<Job>>,
+    pub warnings: Collected<Vec<Warning>>,
+    pub audit: Collected<Vec<AuditEvent>>,
+    pub storage: Collected<Storage>,
+}
+
+impl Collection {
+    /// Every collector failed the same way (typically: the login was refused).
+    pub fn failed(err: impl Fn() -> VendorError) -> Self {
+        Collection {
+            inventory: Err(err()),
+            jobs: Err(err()),
+            warnings: Err(err()),
+            audit: Err(err()),
+            storage: Err(err()),
+        }
+    }
+}
+
+/// Everything `report` needs of one target for one period.
+#[derive(Debug, Default)]
+pub struct History {
+    pub objects: Vec<Object>,
+    /// Jobs that ended (or, if missed, were scheduled) in the period, plus enough before
+    /// it to know each object's last success before the period.
+    pub jobs: Vec<Job>,
+    pub audit: Vec<AuditEvent>,
+}
+
+#[async_trait]
+pub trait Adapter: Send + Sync {
+    /// One refresh. Jobs are those that ended in the window or are still running; audit
+    /// events those in the window; warnings are the ones active now.
+    async fn collect(&self, window: Window) -> Collection;
+
+    /// `check --online`: logs in and says, in one line, what would be scraped.
+    async fn probe(&self) -> Result<String, VendorError>;
+
+    /// The whole history of a period, for `report`.
+    async fn history(&self, period: Period) -> Result<History, VendorError> {
+        let _ = period;
+        Err(VendorError::Unsupported(
+            "this vendor has no history reader yet".into(),
+        ))
+    }
+
+    /// Ends vendor sessions on shutdown.
+    async fn close(&self) {}
+}
+
+/// What an adapter is built from.
+#[derive(Clone, Debug)]
+pub struct AdapterContext {
+    pub metrics: ApiMetrics,
+    pub clock: Clock,
+}
+
+/// Vendor-specific target keys allowed for `vendor` (secret keys by their base name).
+pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
+    match vendor {
+        Vendor::Cloutility => cloutility::KEYS,
+        _ => &[],
+    }
+}
+
+/// Problems with a target's vendor-specific keys, one line each (without the target name).
+pub fn validate(target: &TargetSettings) -> Vec<String> {
+    match target.vendor {
+        Vendor::Cloutility => cloutility::validate(target),
+        other => vec![format!("vendor {other} is not supported by this build yet")],
+    }
+}
+
+pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
+    match target.vendor {
+        Vendor::Cloutility => cloutility::build(target, ctx),
+        other => Err(format!("vendor {other} is not supported by this build yet")),
+    }
+}
