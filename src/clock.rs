@@ -61,7 +61,10 @@ impl Clock {
 /// `t - d`, saturating at the epoch rather than failing.
 pub fn before(t: Timestamp, d: std::time::Duration) -> Timestamp {
     let d = SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
-    t.checked_sub(d).unwrap_or(Timestamp::UNIX_EPOCH)
+    t.checked_sub(d)
+        .ok()
+        .filter(|r| *r >= Timestamp::UNIX_EPOCH)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// Seconds from `a` to `b` (negative when `b` is earlier).

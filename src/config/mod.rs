@@ -391,11 +391,9 @@ mod tests {
 
     #[test]
     fn bad_duration_names_target_and_key() {
-        let e = parse(
-            "targets:\n  - name: a\n    vendor: clumio\n    token_env: T\n    interval: 5 parsecs\n",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = parse("targets:\n  - name: a\n    vendor: cloutility\n    interval: 5 parsecs\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("targets[0] (name \"a\")"), "{e}");
         assert!(e.contains("`interval`"), "{e}");
     }
@@ -403,7 +401,7 @@ mod tests {
     #[test]
     fn unknown_vendor_and_duplicate_names() {
         let e = parse(
-            "targets:\n  - {name: a, vendor: veeam}\n  - {name: b, vendor: clumio, token_env: X}\n  - {name: b, vendor: clumio, token_env: X}\n",
+            "targets:\n  - {name: a, vendor: veeam}\n  - {name: b, vendor: cloutility, url: \"http://x\", client_id: c, origin: \"http://o\", username: u, password_env: P}\n  - {name: b, vendor: cloutility, url: \"http://x\", client_id: c, origin: \"http://o\", username: u, password_env: P}\n",
         )
         .unwrap_err()
         .to_string();
@@ -419,27 +417,31 @@ mod tests {
 
     #[test]
     fn two_sources_for_one_secret_are_refused() {
-        let e = parse("targets:\n  - {name: a, vendor: clumio, token: x, token_env: Y}\n")
-            .unwrap_err()
-            .to_string();
+        let e =
+            parse("targets:\n  - {name: a, vendor: cloutility, password: x, password_env: PW}\n")
+                .unwrap_err()
+                .to_string();
         assert!(
-            e.contains("`token`, `token_file` and `token_env` are alternatives"),
+            e.contains("`password`, `password_file` and `password_env` are alternatives"),
             "{e}"
         );
     }
 
     #[test]
     fn key_of_another_vendor_is_refused() {
-        let e = parse("targets:\n  - {name: a, vendor: clumio, token_env: X, bunits: [1]}\n")
+        let e = parse("targets:\n  - {name: a, vendor: cloutility, clusters: [x]}\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("`bunits` is not a key of vendor clumio"), "{e}");
+        assert!(
+            e.contains("`clusters` is not a key of vendor cloutility"),
+            "{e}"
+        );
     }
 
     #[test]
     fn defaults_apply_and_targets_override() {
         let s = parse(
-            "defaults: {interval: 1m, lookback: 2h}\ncompliance: {rpo: 12h}\ntargets:\n  - {name: a, vendor: clumio, token_env: X, interval: 30s}\n  - {name: b, vendor: clumio, token_env: X}\n",
+            "defaults: {interval: 1m, lookback: 2h}\ncompliance: {rpo: 12h}\ntargets:\n  - {name: a, vendor: cloutility, url: \"http://x\", client_id: c, origin: \"http://o\", username: u, password_env: P, interval: 30s}\n  - {name: b, vendor: cloutility, url: \"http://x\", client_id: c, origin: \"http://o\", username: u, password_env: P}\n",
         )
         .unwrap();
         assert_eq!(s.targets[0].interval, Duration::from_secs(30));

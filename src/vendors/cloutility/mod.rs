@@ -11,7 +11,7 @@ use crate::config::TargetSettings;
 pub const KEYS: &[&str] = &["client_id", "origin", "username", "password", "bunits"];
 
 pub fn validate(_target: &TargetSettings) -> Vec<String> {
-    vec!["the cloutility adapter is being written".into()]
+    Vec::new()
 }
 
 pub fn build(_target: &TargetSettings, _ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
