@@ -315,6 +315,20 @@ pub struct Storage {
     pub objects: Vec<(String, u64)>,
 }
 
+/// Logs a vendor word that a mapping table does not know, once per process and word, so
+/// that a new vendor status shows up in the log without flooding it.
+pub fn note_unknown_word(vendor: Vendor, what: &str, word: &str) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let key = format!("{vendor}/{what}/{word}");
+    let seen = SEEN.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() < 1000 && seen.insert(key) {
+        tracing::warn!(%vendor, what, word, "unknown vendor word; mapped to the conservative result");
+    }
+}
+
 /// Binary sizes: vendors that say MB or GB mean MiB and GiB (contract §3).
 pub fn mib_to_bytes(mib: f64) -> u64 {
     if mib.is_finite() && mib > 0.0 {

@@ -5,6 +5,7 @@
 //! and its simulator. Adding a vendor adds a folder and one arm to each `match` below.
 
 pub mod cloutility;
+pub mod lenient;
 
 use std::sync::Arc;
 
