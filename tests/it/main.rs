@@ -1,4 +1,5 @@
 //! One integration-test binary (link time matters on two cores): each area is a module.
 
+mod cli;
 mod common;
 mod exporter;
