@@ -7,5 +7,6 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod model;
+pub mod report;
 pub mod sim;
 pub mod vendors;
