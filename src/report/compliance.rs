@@ -292,7 +292,7 @@ pub fn evaluate(
     } else if let Some(h) = history_hidden {
         (
             Status::NoData,
-            format!("the vendor's history of this object starts at {h}, after the period start"),
+            format!("history is only known from {h}, after the period start"),
         )
     } else if breaches.is_empty() {
         (Status::Compliant, String::new())
