@@ -178,9 +178,13 @@ pub fn args(config: &Path, out: &Path, targets: &[&str], keep_going: bool) -> Re
     }
 }
 
+fn env() -> Env {
+    alpha_env(ts("2026-02-10T08:00:00Z"))
+}
+
 /// An env whose adapters are fakes: `alpha` reads, `beta`'s history fails (its inventory
 /// works), any other target cannot even be built.
-fn env() -> Env {
+pub fn alpha_env(now: Timestamp) -> Env {
     let adapters: HashMap<String, Arc<dyn Adapter>> = HashMap::from([
         (
             "alpha".to_owned(),
@@ -198,7 +202,7 @@ fn env() -> Env {
         ),
     ]);
     Env {
-        clock: Clock::manual(ts("2026-02-10T08:00:00Z")),
+        clock: Clock::manual(now),
         build: Arc::new(move |t, _| {
             adapters
                 .get(&t.name)
