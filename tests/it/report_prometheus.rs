@@ -86,7 +86,7 @@ async fn query(State(f): State<Fake>, Form(p): Form<HashMap<String, String>>) ->
         .to_owned();
     let samples = live
         .iter()
-        .filter_map(|o| {
+        .map(|o| {
             let v = match metric.as_str() {
                 "backup_object_info" | "backup_object_protected" => 1.0,
                 "backup_object_rpo_seconds" => 86_400.0,
@@ -96,11 +96,11 @@ async fn query(State(f): State<Fake>, Form(p): Form<HashMap<String, String>>) ->
                 "backup_object_last_result" => {
                     let mut l = o.labels();
                     l["result"] = json!("success");
-                    return Some((l, t, 1.0));
+                    return (l, t, 1.0);
                 }
                 other => panic!("unexpected query {other}: {q}"),
             };
-            Some((o.labels(), t, v))
+            (o.labels(), t, v)
         })
         .collect();
     vector(samples)
