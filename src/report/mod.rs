@@ -233,10 +233,18 @@ pub async fn run(args: ReportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            if let ReportError::Incomplete(outcome) = &e {
-                println!("{}", outcome.summary_line());
+            match &e {
+                ReportError::Incomplete(outcome) => {
+                    println!("{}", outcome.summary_line());
+                    eprintln!("error: {e}");
+                }
+                ReportError::Config(c) => {
+                    for p in &c.problems {
+                        eprintln!("config error: {p}");
+                    }
+                }
+                _ => eprintln!("error: {e}"),
             }
-            eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -427,3 +427,63 @@ async fn usage_and_config_errors_exit_2() {
     assert_eq!(e.exit_code(), 2);
     assert!(files_in(&out).is_empty());
 }
+
+fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backup-exporter"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BACKUP_EXPORTER_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn the_binary_exits_2_on_usage_errors_and_1_when_a_target_cannot_be_read() {
+    let s = setup(CONFIG);
+    let out = s.dir.path().join("out");
+    let run = |extra: &[&str]| {
+        let o = bin()
+            .arg("report")
+            .arg("--config")
+            .arg(&s.config)
+            .arg("--out")
+            .arg(&out)
+            .args(["--month", "2026-01"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run(&["--target", "nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--target \"nope\": no such target"), "{err}");
+
+    // Nothing listens on port 9: the target cannot be read, whatever its adapter does.
+    let (code, _, err) = run(&["--target", "alpha"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("error: target \"alpha\" (cloutility)"),
+        "{err}"
+    );
+    assert!(!out.exists() || files_in(&out).is_empty());
+
+    let (code, stdout, err) = run(&["--target", "alpha", "--keep-going"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        stdout.starts_with(
+            "report 2026-01: 1 objects, 0 compliant, 0 non-compliant, 1 other; wrote 4 files"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        err.contains("report: alpha: FAILED"),
+        "plain progress lines: {err}"
+    );
+    let rows = read_csv(&out.join("compliance-2026-01.csv"));
+    assert_eq!(rows[0]["status"], "no_data");
+}
