@@ -81,7 +81,8 @@ impl JobCounts {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attempt {
     pub time: Timestamp,
-    pub result: JobResult,
+    /// `None` where only the time is known (a Prometheus without the result series).
+    pub result: Option<JobResult>,
 }
 
 /// What a source knows of one object's protection history.
@@ -146,7 +147,10 @@ impl Evidence {
             .count() as u64;
         Evidence {
             successes,
-            last_attempt: last_attempt.map(|(time, _, result)| Attempt { time, result }),
+            last_attempt: last_attempt.map(|(time, _, result)| Attempt {
+                time,
+                result: Some(result),
+            }),
             counts: Some(counts),
             transferred_bytes: transferred,
             consecutive_failures: Some(consecutive_failures),
@@ -333,7 +337,7 @@ pub fn evaluate(
             .map(|c| c.success_fraction(rules.strict_warnings)),
         last_success,
         last_attempt: evidence.last_attempt.map(|a| a.time),
-        last_result: evidence.last_attempt.map(|a| a.result),
+        last_result: evidence.last_attempt.and_then(|a| a.result),
         max_gap: Some(max_gap),
         breach_count: Some(breaches.len() as u64),
         breach: Some(breach_total),

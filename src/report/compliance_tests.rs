@@ -320,7 +320,7 @@ fn cancelled_runs_neither_count_as_failures_nor_reset_them() {
     }
     let ev = Evidence::from_jobs(&jobs, &object("x"), p, false);
     assert_eq!(ev.consecutive_failures, Some(2));
-    assert_eq!(ev.last_attempt.unwrap().result, JobResult::Cancelled);
+    assert_eq!(ev.last_attempt.unwrap().result, Some(JobResult::Cancelled));
     let r = eval(&object("x"), &jobs, p);
     assert_eq!(r.status, Status::NonCompliant);
     assert!(

@@ -5,3 +5,4 @@ mod common;
 mod exporter;
 mod report;
 mod report_prometheus;
+mod report_real_prometheus;

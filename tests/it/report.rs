@@ -18,9 +18,9 @@ fn ts(s: &str) -> Timestamp {
 }
 
 /// A target whose history is known in advance.
-struct FakeAdapter {
-    history: Option<History>,
-    inventory: Vec<Object>,
+pub struct FakeAdapter {
+    pub history: Option<History>,
+    pub inventory: Vec<Object>,
 }
 
 #[async_trait]

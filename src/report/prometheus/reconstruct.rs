@@ -169,9 +169,10 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
                 .get(&k)
                 .map(|s| s.iter().copied().collect())
                 .unwrap_or_default(),
-            last_attempt: last
-                .zip(last_result.get(&k).copied())
-                .map(|(time, result)| Attempt { time, result }),
+            last_attempt: last.map(|time| Attempt {
+                time,
+                result: last_result.get(&k).copied(),
+            }),
             counts: None,
             transferred_bytes: None,
             consecutive_failures: None,
@@ -250,7 +251,10 @@ mod tests {
         assert_eq!(o.object.history_start, None);
         let secs: Vec<i64> = o.evidence.successes.iter().map(|t| t.as_second()).collect();
         assert_eq!(secs, [T0 as i64 - 7200, T0 as i64 + 60, T0 as i64 + 3900]);
-        assert_eq!(o.evidence.last_attempt.unwrap().result, JobResult::Failed);
+        assert_eq!(
+            o.evidence.last_attempt.unwrap().result,
+            Some(JobResult::Failed)
+        );
         assert_eq!(o.evidence.counts, None);
     }
 
