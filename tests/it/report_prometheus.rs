@@ -73,11 +73,18 @@ async fn query(State(f): State<Fake>, Form(p): Form<HashMap<String, String>>) ->
     let q = p["query"].clone();
     let t = num(&p["time"]);
     f.queries.lock().unwrap().push(q.clone());
-    assert!(q.contains(r#"{target=~"alpha"#), "{q}");
     let live: Vec<&Exported> = f.world.iter().filter(|o| o.present(t)).collect();
-    if q.starts_with("max(count_over_time(") {
-        return vector(vec![(json!({}), t, 60.0)]);
+    if q.ends_with("[10m]") {
+        // Raw samples of one series, to measure the scrape interval.
+        assert!(q.contains(r#"{target="alpha",object_id=""#), "{q}");
+        let values: Vec<Value> = (0..10)
+            .map(|i| json!([t - 60.0 * i as f64, "1"]))
+            .rev()
+            .collect();
+        return Json(json!({"status": "success", "data": {"resultType": "matrix",
+            "result": [{"metric": live[0].labels(), "values": values}]}}));
     }
+    assert!(q.contains(r#"{target=~"alpha"#), "{q}");
     let metric = q
         .trim_start_matches("last_over_time(")
         .split('{')
@@ -91,6 +98,7 @@ async fn query(State(f): State<Fake>, Form(p): Form<HashMap<String, String>>) ->
                 "backup_object_info" | "backup_object_protected" => 1.0,
                 "backup_object_rpo_seconds" => 86_400.0,
                 "backup_object_stored_bytes" => 2048.0,
+                "backup_object_consecutive_failures" => 0.0,
                 "backup_object_last_success_timestamp_seconds"
                 | "backup_object_last_attempt_timestamp_seconds" => o.value(t),
                 "backup_object_last_result" => {

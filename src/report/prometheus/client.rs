@@ -155,7 +155,8 @@ impl PromClient {
             .ok_or_else(|| err("the response has no data".into()))
     }
 
-    /// An instant query at `at`.
+    /// An instant query at `at`: a vector (one sample per series), or a matrix of raw
+    /// samples when the query is a range selector.
     pub async fn instant(&self, query: &str, at: Timestamp) -> Result<Vec<Series>, PromError> {
         let data = self
             .post(
@@ -182,7 +183,22 @@ impl PromClient {
                     })
                     .collect())
             }
-            other => Err(bad(format!("expected a vector result, got {other:?}"))),
+            "matrix" => {
+                let series: Vec<MatrixSeries> = serde_json::from_value(data.result)
+                    .map_err(|e| bad(format!("bad matrix result: {e}")))?;
+                Ok(series
+                    .into_iter()
+                    .map(|s| Series {
+                        labels: s.metric,
+                        samples: s
+                            .values
+                            .iter()
+                            .filter_map(|(t, v)| value(v).map(|v| (*t, v)))
+                            .collect(),
+                    })
+                    .collect())
+            }
+            other => Err(bad(format!("expected a vector or matrix, got {other:?}"))),
         }
     }
 
@@ -241,6 +257,21 @@ impl PromClient {
     }
 }
 
+/// A PromQL string literal of `s`.
+pub fn exact_string(s: &str) -> String {
+    let mut lit = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => lit.push_str("\\\\"),
+            '"' => lit.push_str("\\\""),
+            '\n' => lit.push_str("\\n"),
+            c => lit.push(c),
+        }
+    }
+    lit.push('"');
+    lit
+}
+
 /// A PromQL string literal that matches exactly one of `names` as a regex alternation.
 pub fn exact_alternation(names: &[&str]) -> String {
     let alts: Vec<String> = names
@@ -257,18 +288,7 @@ pub fn exact_alternation(names: &[&str]) -> String {
         })
         .collect();
     // Inside a double-quoted PromQL string, backslashes and quotes are escaped once more.
-    let re = alts.join("|");
-    let mut lit = String::from("\"");
-    for c in re.chars() {
-        match c {
-            '\\' => lit.push_str("\\\\"),
-            '"' => lit.push_str("\\\""),
-            '\n' => lit.push_str("\\n"),
-            c => lit.push(c),
-        }
-    }
-    lit.push('"');
-    lit
+    exact_string(&alts.join("|"))
 }
 
 #[cfg(test)]

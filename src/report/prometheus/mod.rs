@@ -112,12 +112,13 @@ async fn fetch(
 ) -> Result<Vec<Rebuilt>, PromError> {
     let client = PromClient::new(url.clone(), QUERY_TIMEOUT)?;
     let sel = format!("{{target=~{}}}", client::exact_alternation(targets));
-    p.phase("measuring the scrape interval");
-    let step = scrape_step(&client, &sel, end).await?;
     let last = |metric: &str| format!("last_over_time({metric}{sel}[{LOOKBACK}])");
     p.phase("reading object metadata");
+    let info = client.instant(&last("backup_object_info"), end).await?;
+    p.phase("measuring the scrape interval");
+    let step = scrape_step(&client, &info, end).await?;
     let mut r = Results {
-        info: client.instant(&last("backup_object_info"), end).await?,
+        info,
         protected: client
             .instant(&last("backup_object_protected"), end)
             .await?,
@@ -132,6 +133,9 @@ async fn fetch(
             .await?,
         stored: client
             .instant(&last("backup_object_stored_bytes"), end)
+            .await?,
+        consecutive_failures: client
+            .instant(&last("backup_object_consecutive_failures"), end)
             .await?,
         at_start: client.instant(&last(SUCCESS), start).await?,
         changes: Vec::new(),
@@ -154,18 +158,66 @@ pub fn changes_query(sel: &str, step: Duration) -> String {
     format!("({s} != {off}) or ({s} unless {off})")
 }
 
-/// The step of the changes query: the scrape interval, measured as the densest series'
-/// samples in the last hour, so no value lives between two steps unseen.
-async fn scrape_step(client: &PromClient, sel: &str, at: Timestamp) -> Result<Duration, PromError> {
-    let q = format!("max(count_over_time({SUCCESS}{sel}[1h]))");
-    let res = client.instant(&q, at).await?;
-    let count = res
-        .first()
-        .and_then(|s| s.samples.last())
-        .map(|(_, v)| *v)
-        .filter(|v| *v >= 2.0);
-    Ok(match count {
-        Some(c) => Duration::from_secs(((3600.0 / c).floor() as u64).max(1)).min(MAX_STEP),
-        None => DEFAULT_STEP,
-    })
+/// The step of the changes query: the scrape interval, measured as the median spacing of
+/// one object's raw samples over the last ten minutes, so no value lives between two steps
+/// unseen.
+async fn scrape_step(
+    client: &PromClient,
+    info: &[client::Series],
+    at: Timestamp,
+) -> Result<Duration, PromError> {
+    let Some(one) = info.first() else {
+        return Ok(DEFAULT_STEP);
+    };
+    let sel = format!(
+        "{{target={},object_id={}}}",
+        client::exact_string(one.label("target")),
+        client::exact_string(one.label("object_id"))
+    );
+    let raw = client.instant(&format!("{SUCCESS}{sel}[10m]"), at).await?;
+    Ok(
+        median_spacing(raw.first().map(|s| s.samples.as_slice()).unwrap_or(&[]))
+            .map_or(DEFAULT_STEP, |d| d.clamp(Duration::from_secs(1), MAX_STEP)),
+    )
+}
+
+/// The median distance between consecutive samples, in whole seconds.
+fn median_spacing(samples: &[(f64, f64)]) -> Option<Duration> {
+    let mut d: Vec<f64> = samples
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .filter(|d| *d > 0.0)
+        .collect();
+    if d.is_empty() {
+        return None;
+    }
+    d.sort_by(f64::total_cmp);
+    Some(Duration::from_secs(d[d.len() / 2].floor().max(1.0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_step_is_the_median_sample_spacing() {
+        let s: Vec<(f64, f64)> = [0.0, 15.0, 30.0, 45.0, 90.0, 105.0]
+            .iter()
+            .map(|t| (*t, 1.0))
+            .collect();
+        assert_eq!(median_spacing(&s), Some(Duration::from_secs(15)));
+        assert_eq!(median_spacing(&s[..1]), None);
+    }
+
+    #[test]
+    fn the_changes_query_keeps_appearances_and_changes() {
+        let q = changes_query(r#"{target=~"a"}"#, Duration::from_secs(30));
+        assert_eq!(
+            q,
+            "(backup_object_last_success_timestamp_seconds{target=~\"a\"} != \
+             (backup_object_last_success_timestamp_seconds{target=~\"a\"} offset 30s)) or \
+             (backup_object_last_success_timestamp_seconds{target=~\"a\"} unless \
+             (backup_object_last_success_timestamp_seconds{target=~\"a\"} offset 30s))"
+        );
+    }
 }

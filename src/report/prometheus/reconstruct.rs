@@ -47,6 +47,7 @@ pub struct Results {
     /// `backup_object_last_result{result}` series whose value is 1.
     pub last_result: Vec<Series>,
     pub stored: Vec<Series>,
+    pub consecutive_failures: Vec<Series>,
     /// The last-success value at the period start.
     pub at_start: Vec<Series>,
     /// The last-success samples where the value changed (or the series appeared) during
@@ -76,6 +77,7 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
     let rpo = map(&r.rpo);
     let last_attempt = map(&r.last_attempt);
     let stored = map(&r.stored);
+    let failures = map(&r.consecutive_failures);
     let last_result: HashMap<Key, JobResult> = r
         .last_result
         .iter()
@@ -175,7 +177,10 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
             }),
             counts: None,
             transferred_bytes: None,
-            consecutive_failures: None,
+            consecutive_failures: failures
+                .get(&k)
+                .filter(|v| v.is_finite() && **v >= 0.0)
+                .map(|v| *v as u64),
         };
         out.push(Rebuilt {
             target: k.0,
@@ -238,6 +243,7 @@ mod tests {
                 &[(T0, 1.0)],
             )],
             stored: vec![s(obj("t", "1"), &[(T0, 1234.0)])],
+            consecutive_failures: vec![s(obj("t", "1"), &[(T0, 2.0)])],
         };
         let out = rebuild(&r, Duration::from_secs(60));
         assert_eq!(out.len(), 1);
@@ -256,6 +262,7 @@ mod tests {
             Some(JobResult::Failed)
         );
         assert_eq!(o.evidence.counts, None);
+        assert_eq!(o.evidence.consecutive_failures, Some(2));
     }
 
     #[test]
