@@ -285,3 +285,219 @@ async fn a_real_prometheus_gives_the_same_compliance_as_the_vendor_history() {
         }
     }
 }
+
+/// Successes of a live target at fixed offsets (seconds) from `t0`, visible once they end.
+struct Live {
+    /// Set once Prometheus is scraping, so that the period starts with data.
+    t0: std::sync::OnceLock<Timestamp>,
+    objects: Vec<Object>,
+    runs: Vec<(&'static str, i64)>,
+}
+
+impl Live {
+    fn jobs(&self, until: Timestamp) -> Vec<Job> {
+        let Some(t0) = self.t0.get().copied() else {
+            return Vec::new();
+        };
+        self.runs
+            .iter()
+            .enumerate()
+            .map(|(n, (id, off))| {
+                run_job(
+                    id,
+                    n,
+                    t0 + SignedDuration::from_secs(*off),
+                    JobResult::Success,
+                )
+            })
+            .filter(|j| j.end.is_some_and(|e| e <= until))
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Adapter for Live {
+    async fn collect(
+        &self,
+        window: backup_exporter::vendors::Window,
+    ) -> backup_exporter::vendors::Collection {
+        let mut c = backup_exporter::vendors::Collection::failed(|| {
+            backup_exporter::vendors::VendorError::Invalid("not served".into())
+        });
+        c.inventory = Ok(self.objects.clone());
+        c.jobs = Ok(self.jobs(Timestamp::now().min(window.now.max(Timestamp::now()))));
+        c.warnings = Ok(Vec::new());
+        c.audit = Ok(Vec::new());
+        c.storage = Ok(Default::default());
+        c
+    }
+    async fn probe(&self) -> Result<String, backup_exporter::vendors::VendorError> {
+        Ok("live".into())
+    }
+    async fn history(
+        &self,
+        period: backup_exporter::vendors::Period,
+    ) -> Result<History, backup_exporter::vendors::VendorError> {
+        Ok(History {
+            objects: self.objects.clone(),
+            jobs: self.jobs(period.to),
+            audit: Vec::new(),
+        })
+    }
+}
+
+/// The whole chain as deployed: `serve` (the real exporter, over a live adapter) scraped
+/// every second by a real Prometheus; then the report from Prometheus agrees with the one
+/// from the adapter's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prometheus_that_scraped_serve_gives_the_same_compliance_as_the_history() {
+    if !require_tool("prometheus") {
+        return;
+    }
+    let s = setup(
+        "compliance: { rpo: 5s }
+defaults: { interval: 1s, lookback: 1h }
+targets:
+  - { name: alpha, vendor: cloutility, url: \"http://127.0.0.1:9/\", client_id: c, origin: \"http://o\", username: u, password_env: NO_SUCH_PASSWORD }
+",
+    );
+    let settings = backup_exporter::config::Settings::load(&s.config).unwrap();
+    let live = Arc::new(Live {
+        t0: std::sync::OnceLock::new(),
+        objects: vec![
+            object("web", "web-1", "Finance", true),
+            object("db", "db-1", "Finance", true),
+        ],
+        // web every 3 s; db with a 7 s gap (a 2 s breach of the 5 s RPO).
+        runs: vec![
+            ("web", 1),
+            ("web", 4),
+            ("web", 7),
+            ("web", 10),
+            ("db", 1),
+            ("db", 8),
+            ("db", 10),
+        ],
+    });
+    let exporter = backup_exporter::exporter::Exporter::start_with(
+        &settings,
+        vec![live.clone() as Arc<dyn Adapter>],
+        Default::default(),
+        "127.0.0.1:0",
+        Clock::system(),
+    )
+    .await
+    .unwrap();
+
+    let config = s.dir.path().join("scrape.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{ scrape_interval: 1s }}\nscrape_configs:\n  - job_name: backup\n    static_configs: [{{ targets: [\"{}\"] }}]\n",
+            exporter.addr
+        ),
+    )
+    .unwrap();
+    let tsdb = s.dir.path().join("live-tsdb");
+    let prom = tokio::task::block_in_place(|| spawn_prometheus(&config, &tsdb));
+    // The period starts once Prometheus holds the exporter's series.
+    let client = backup_exporter::report::prometheus::client::PromClient::new(
+        prom.url.parse().unwrap(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .instant("count(backup_object_info)", Timestamp::now())
+        .await
+        .map(|r| r.is_empty())
+        .unwrap_or(true)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never scraped the exporter"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Whole seconds: the report's --from/--to are given to the second.
+    let t0 = Timestamp::from_second(Timestamp::now().as_second() + 2).unwrap();
+    live.t0.set(t0).unwrap();
+
+    let until = t0 + SignedDuration::from_secs(15);
+    while Timestamp::now() < until {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let period = |a: &mut backup_exporter::report::ReportArgs| {
+        a.month = None;
+        a.from = Some(backup_exporter::report::period::Bound::Instant(t0));
+        a.to = Some(backup_exporter::report::period::Bound::Instant(
+            t0 + SignedDuration::from_secs(13),
+        ));
+    };
+    let env = Env {
+        progress: Mode::Quiet,
+        ..Env::default()
+    };
+    let mut a = args(&s.config, &s.dir.path().join("p"), &[], false);
+    period(&mut a);
+    a.source = Source::Prometheus;
+    a.prometheus_url = Some(prom.url.parse().unwrap());
+    let from_prom = run_with(&a, &env).await.unwrap();
+    let name = from_prom.files[0].clone();
+    let p = read(&name);
+
+    let adapter: Arc<dyn Adapter> = live.clone();
+    let api_env = Env {
+        build: Arc::new(move |_, _| Ok(adapter.clone())),
+        ..env.clone()
+    };
+    let mut b = args(&s.config, &s.dir.path().join("a"), &[], false);
+    period(&mut b);
+    let from_api = run_with(&b, &api_env).await.unwrap();
+    let api = read(&from_api.files[0]);
+    exporter.stop().await;
+
+    assert_eq!(p["web-1"]["status"], "compliant", "{:?}", p["web-1"]);
+    assert_eq!(p["db-1"]["status"], "non_compliant", "{:?}", p["db-1"]);
+    assert_eq!(p["db-1"]["max_gap_seconds"], "7");
+    for obj in ["web-1", "db-1"] {
+        for col in [
+            "status",
+            "last_success",
+            "max_gap_seconds",
+            "rpo_breach_count",
+            "rpo_breach_seconds",
+            "rpo_seconds",
+            "tenant",
+            "policy",
+        ] {
+            assert_eq!(api[obj][col], p[obj][col], "{obj} {col}");
+        }
+    }
+}
+
+fn spawn_prometheus(config: &Path, tsdb: &Path) -> Prometheus {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    let p = Prometheus {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready(port) {
+        assert!(Instant::now() < deadline, "prometheus did not become ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p
+}
