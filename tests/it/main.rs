@@ -3,4 +3,7 @@
 mod cli;
 mod common;
 mod exporter;
+mod report;
+mod report_prometheus;
+mod report_real_prometheus;
 mod web;
