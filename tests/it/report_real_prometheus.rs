@@ -386,6 +386,7 @@ targets:
         Default::default(),
         "127.0.0.1:0",
         Clock::system(),
+        None,
     )
     .await
     .unwrap();
