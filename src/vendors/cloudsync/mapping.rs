@@ -124,7 +124,19 @@ pub(super) fn object(rel: &Relationship, tenant: &str) -> Option<Object> {
         stored_bytes: data_set,
         restore_points: None,
         latest_restore_point: None,
-        last_success_hint: None,
+        // A clean DONE run is a success however old; it keeps the last-success gauge right
+        // for relationships that run less often than the job window is long. (A DONE with
+        // failed files is not hinted: whether it counts depends on `strict_warnings`.)
+        last_success_hint: activity
+            .filter(|a| {
+                let status = a.status.as_deref().unwrap_or_default();
+                job_result(
+                    status,
+                    a.files_failed.unwrap_or(0),
+                    a.dirs_failed.unwrap_or(0),
+                ) == JobResult::Success
+            })
+            .and_then(|a| a.end_time),
     })
 }
 
@@ -237,7 +249,17 @@ mod tests {
         );
         let o = object(&done, "t").unwrap();
         assert_eq!(o.stored_bytes, Some(500));
+        assert_eq!(o.last_success_hint, None, "no end time, no hint");
         assert_eq!(o.history_start.unwrap().to_string(), "2024-05-01T10:00:00Z");
+        let clean = rel(
+            r#"{"id":"r","activity":{"status":"DONE","filesFailed":0,"endTime":"2024-05-01T11:00:00Z"}}"#,
+        );
+        let hint = object(&clean, "t").unwrap().last_success_hint;
+        assert_eq!(hint.unwrap().to_string(), "2024-05-01T11:00:00Z");
+        let partial = rel(
+            r#"{"id":"r","activity":{"status":"DONE","filesFailed":3,"endTime":"2024-05-01T11:00:00Z"}}"#,
+        );
+        assert_eq!(object(&partial, "t").unwrap().last_success_hint, None);
         let running = rel(r#"{"id":"r","activity":{"status":"RUNNING","bytesScanned":100}}"#);
         assert_eq!(object(&running, "t").unwrap().stored_bytes, None);
         assert!(object(&rel(r#"{"source":{}}"#), "t").is_none());

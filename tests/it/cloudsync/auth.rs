@@ -26,6 +26,8 @@ async fn password_grant_reads_every_account_the_user_sees() {
         assert_eq!(o.history_start, Some(a.start));
         let data_set = (a.status == "DONE").then_some(a.bytes_scanned);
         assert_eq!(o.stored_bytes, data_set, "{}", o.name);
+        let clean = a.status == "DONE" && a.files_failed == 0;
+        assert_eq!(o.last_success_hint, a.end.filter(|_| clean), "{}", o.name);
     }
     let tenants: BTreeSet<&str> = objects.iter().map(|o| o.tenant.as_str()).collect();
     assert_eq!(tenants.len(), 3);
