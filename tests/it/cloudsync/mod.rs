@@ -4,6 +4,7 @@
 mod auth;
 mod collect;
 mod faults;
+mod metrics;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
