@@ -3,6 +3,7 @@
 
 mod auth;
 mod collect;
+mod docs;
 mod faults;
 mod metrics;
 
