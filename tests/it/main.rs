@@ -4,3 +4,4 @@ mod cli;
 mod cloudsync;
 mod common;
 mod exporter;
+mod web;
