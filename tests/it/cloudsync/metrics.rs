@@ -75,7 +75,7 @@ async fn metrics_have_the_values_of_the_simulated_world() {
         h.password_target(&format!("    audit_url: {}\n", h.base))
     );
     let settings = Settings::parse(&text, Path::new("m.yml")).expect("config");
-    let ex = Exporter::start(&settings, "127.0.0.1:0", h.ctx.clock.clone())
+    let ex = Exporter::start(&settings, "127.0.0.1:0", h.ctx.clock.clone(), None)
         .await
         .expect("exporter starts");
     assert!(ex.wait_ready(Duration::from_secs(20)).await);
