@@ -287,3 +287,26 @@ async fn config_is_validated_with_messages_that_name_the_key() {
     )
     .unwrap();
 }
+
+#[tokio::test]
+async fn the_example_config_is_valid() {
+    let env = start(8, SimOptions::default()).await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/backupdr.example.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("credentials_file: /run/secrets/backupdr-sa.json"));
+    let text = text.replace(
+        "/run/secrets/backupdr-sa.json",
+        &env.key_file().display().to_string(),
+    );
+    let settings = Settings::parse(&text, &path).unwrap();
+    assert_eq!(settings.targets.len(), 1);
+    assert_eq!(settings.targets[0].vendor, Vendor::Backupdr);
+    // Without the key file in place, the check says which key is wrong.
+    let e = Settings::parse(&std::fs::read_to_string(&path).unwrap(), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`credentials_file`: cannot read /run/secrets/backupdr-sa.json"),
+        "{e}"
+    );
+}
