@@ -3,7 +3,7 @@
 use super::*;
 
 /// The console's words, read independently of the adapter's table.
-fn expected_result(status: &str) -> JobResult {
+pub fn expected_result(status: &str) -> JobResult {
     match status {
         "succeeded" => JobResult::Success,
         "failed" => JobResult::Failed,
@@ -13,7 +13,7 @@ fn expected_result(status: &str) -> JobResult {
     }
 }
 
-fn expected_kind(class: &str) -> JobKind {
+pub fn expected_kind(class: &str) -> JobKind {
     match class {
         "snapshot" | "OnVault" | "DirectOnVault" | "dedup" => JobKind::Backup,
         "StreamSnap" => JobKind::Replication,

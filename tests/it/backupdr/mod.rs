@@ -4,6 +4,7 @@
 mod auth;
 mod collect;
 mod faults;
+mod metrics;
 mod simulator;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
