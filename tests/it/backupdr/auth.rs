@@ -310,3 +310,21 @@ async fn the_example_config_is_valid() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_renewed_and_the_session_kept() {
+    // A 17 s token is "about to expire" (15 s margin) a second after it is issued.
+    let opts = SimOptions {
+        token_ttl: Duration::from_secs(17),
+        ..SimOptions::default()
+    };
+    let env = start(8, opts).await;
+    let adapter = env.adapter();
+    adapter.probe().await.unwrap();
+    assert_eq!((env.sim.token_grants(), env.sim.session_logins()), (1, 1));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    adapter.probe().await.unwrap();
+    assert_eq!(env.sim.token_grants(), 2, "a new Google token");
+    assert_eq!(env.sim.session_logins(), 1, "the same console session");
+    assert_eq!(env.requests("401"), 0);
+}

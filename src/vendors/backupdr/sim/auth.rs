@@ -220,6 +220,8 @@ pub async fn token(State(sim): State<Sim>, headers: HeaderMap, body: String) -> 
     let token = format!("ya29.c.{}", random_token(80));
     sim.google_tokens
         .insert(&token, iss, Some(sim.opts.token_ttl));
+    sim.grants
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     axum::Json(json!({
         "access_token": token,
         "expires_in": sim.opts.token_ttl.as_secs().saturating_sub(1),
@@ -243,6 +245,8 @@ pub async fn login(State(sim): State<Sim>, headers: HeaderMap) -> Response {
     let id = uuid_like();
     sim.sessions
         .insert(&id, &subject, Some(sim.opts.session_idle));
+    sim.logins
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     json_response(StatusCode::OK, &sim.session_json(&id, &subject))
 }
 

@@ -87,9 +87,21 @@ pub struct Inner {
     sessions: TokenStore,
     public_key: Vec<u8>,
     ended: std::sync::Mutex<Vec<String>>,
+    grants: std::sync::atomic::AtomicUsize,
+    logins: std::sync::atomic::AtomicUsize,
 }
 
 impl Inner {
+    /// Access tokens issued by the token endpoint so far.
+    pub fn token_grants(&self) -> usize {
+        self.grants.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Console sessions opened so far.
+    pub fn session_logins(&self) -> usize {
+        self.logins.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Sessions deleted by their clients, oldest first.
     pub fn ended_sessions(&self) -> Vec<String> {
         self.ended.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -166,6 +178,8 @@ pub fn router_with_handle(ctx: &SimContext, opts: SimOptions) -> (Router, Sim) {
         sessions: TokenStore::new(Vendor::Backupdr, ctx.clock.clone(), ctx.faults.clone()),
         public_key,
         ended: std::sync::Mutex::new(Vec::new()),
+        grants: std::sync::atomic::AtomicUsize::new(0),
+        logins: std::sync::atomic::AtomicUsize::new(0),
     }));
     let list = |c: Collection| {
         any(
