@@ -58,12 +58,12 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
             "`credentials_file` (a Google service-account JSON key) or `token` (as `token_file`, `token_env` or `token`) is required"
                 .to_owned(),
         ),
-        (Some(path), None) => {
-            if let Err(e) = google::ServiceAccount::from_file(path) {
-                problems.push(format!("`credentials_file`: {e}"));
-            }
+        // Like every secret file, the key is read at login (so a key mounted or rotated
+        // later is picked up); `check --online` shows a bad one.
+        (Some(path), None) if path.as_os_str().is_empty() => {
+            problems.push("`credentials_file`: must not be empty".to_owned())
         }
-        (None, Some(_)) => {}
+        (Some(_), None) | (None, Some(_)) => {}
     }
     problems
 }

@@ -259,17 +259,19 @@ async fn config_is_validated_with_messages_that_name_the_key() {
         e.contains("`credentials_file` and `token` are alternatives"),
         "{e}"
     );
-    let e = err(&env.yaml("    credentials_file: /nonexistent/key.json\n", ""));
+    // Key files are read at login, like every secret file: a bad one shows at the probe.
+    let probe_error = |auth: String| {
+        let adapter = env.adapter_from(&env.yaml(&auth, ""));
+        async move { adapter.probe().await.unwrap_err().to_string() }
+    };
+    let e = probe_error("    credentials_file: /nonexistent/key.json\n".into()).await;
     assert!(
-        e.contains("`credentials_file`: cannot read /nonexistent/key.json"),
+        e.contains("credentials_file: cannot read /nonexistent/key.json"),
         "{e}"
     );
     let bad = env.dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"type":"service_account","client_email":"a@b"}"#).unwrap();
-    let e = err(&env.yaml(
-        &format!("    credentials_file: \"{}\"\n", bad.display()),
-        "",
-    ));
+    let e = probe_error(format!("    credentials_file: \"{}\"\n", bad.display())).await;
     assert!(e.contains("has no `private_key`"), "{e}");
     let e = err(&env.yaml("    token: x\n", "    clusters: [a]\n"));
     assert!(
@@ -301,14 +303,20 @@ async fn the_example_config_is_valid() {
     let settings = Settings::parse(&text, &path).unwrap();
     assert_eq!(settings.targets.len(), 1);
     assert_eq!(settings.targets[0].vendor, Vendor::Backupdr);
-    // Without the key file in place, the check says which key is wrong.
-    let e = Settings::parse(&std::fs::read_to_string(&path).unwrap(), &path)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("`credentials_file`: cannot read /run/secrets/backupdr-sa.json"),
-        "{e}"
+    // As written (the key file is read at login, not now), and pointed at the simulator,
+    // the example logs in.
+    Settings::parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    let text = text.replace(
+        "https://bmc-123456789012-abcdefgh-dot-europe-west1.backupdr.googleusercontent.com/actifio",
+        env.base.join("actifio").unwrap().as_str(),
     );
+    let settings = Settings::parse(&text, &path).unwrap();
+    let ctx = AdapterContext {
+        metrics: ApiMetrics::default(),
+        clock: env.ctx.clock.clone(),
+    };
+    let adapter = backup_exporter::vendors::build(&settings.targets[0], &ctx).unwrap();
+    adapter.probe().await.expect("the example config works");
 }
 
 #[tokio::test]
