@@ -1,5 +1,6 @@
 //! One integration-test binary (link time matters on two cores): each area is a module.
 
+mod backupdr;
 mod cli;
 mod cloudsync;
 mod common;
