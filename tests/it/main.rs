@@ -1,3 +1,7 @@
 //! One integration-test binary (link time matters on two cores): each area is a module.
+
+mod cli;
+mod common;
 mod dashboards;
+mod exporter;
 mod rules;
