@@ -44,6 +44,12 @@ impl Dashboard {
                         p["title"].as_str().unwrap_or(""),
                         t["refId"].as_str().unwrap_or("?")
                     ),
+                    key: format!(
+                        "{} / {} / {}",
+                        self.json["uid"].as_str().unwrap_or(&self.file),
+                        p["title"].as_str().unwrap_or(""),
+                        t["refId"].as_str().unwrap_or("?")
+                    ),
                     expr: t["expr"].as_str().unwrap_or("").to_owned(),
                 });
             }
@@ -72,9 +78,11 @@ impl Dashboard {
     }
 }
 
-/// One PromQL query of one panel; `where_` names it in failure messages.
+/// One PromQL query of one panel; `key` (`uid / panel title / refId`) names it in the e2e
+/// allow-list, `where_` in failure messages.
 pub(crate) struct PanelQuery {
     pub where_: String,
+    pub key: String,
     pub expr: String,
 }
 
@@ -285,6 +293,21 @@ fn panel_ids_are_unique_within_each_dashboard() {
             assert!(seen.insert(id), "{}: panel id {id} is used twice", d.file);
         }
         assert!(seen.len() > 3, "{}: suspiciously few panels", d.file);
+    }
+}
+
+#[test]
+fn queries_are_named_uniquely_by_dashboard_panel_title_and_ref_id() {
+    for d in load_dashboards() {
+        let mut seen = HashSet::new();
+        for q in d.queries() {
+            assert!(
+                seen.insert(q.key.clone()),
+                "{}: two queries are both called {:?}",
+                d.file,
+                q.key
+            );
+        }
     }
 }
 

@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod dashboards;
+mod e2e;
 mod exporter;
 mod rules;

@@ -192,7 +192,7 @@ fn amtool_accepts_the_alertmanager_example() {
     );
     let said = text(&out);
     assert!(out.status.success(), "amtool check-config failed:\n{said}");
-    assert!(said.contains("3 inhibit rules"), "{said}");
+    assert!(said.contains("4 inhibit rules"), "{said}");
 }
 
 /// Every rule as it would arrive: critical ones page, warnings become tickets.
