@@ -15,6 +15,12 @@ use crate::metrics::Metrics;
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, app};
 use crate::vendors::{Adapter, AdapterContext, build};
+use crate::web::{ServerTls, WebConfig};
+
+/// How often certificate, key and client CA files are checked for a rotation.
+const TLS_RELOAD_EVERY: Duration = Duration::from_secs(10);
+/// How long open connections may finish their requests after a stop.
+const DRAIN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -29,6 +35,8 @@ pub enum StartError {
 
 pub struct Exporter {
     pub addr: SocketAddr,
+    /// `https` when the web config enables TLS, else `http`.
+    pub scheme: &'static str,
     pub fleet: Arc<Fleet>,
     pub metrics: Arc<Metrics>,
     shutdown: CancellationToken,
@@ -41,6 +49,7 @@ impl Exporter {
         settings: &Settings,
         listen: &str,
         clock: Clock,
+        web: Option<WebConfig>,
     ) -> Result<Self, StartError> {
         let api = ApiMetrics::default();
         let ctx = AdapterContext {
@@ -53,16 +62,18 @@ impl Exporter {
             .map(|t| build(t, &ctx).map_err(|e| format!("{}: {e}", t.describe())))
             .collect::<Result<Vec<_>, _>>()
             .map_err(StartError::Target)?;
-        Self::start_with(settings, adapters, api, listen, clock).await
+        Self::start_with(settings, adapters, api, listen, clock, web).await
     }
 
     /// Starts with adapters built by the caller (`adapters[i]` serves `settings.targets[i]`).
+    /// With a web config, its TLS, basic auth, headers and rate limit apply to every route.
     pub async fn start_with(
         settings: &Settings,
         adapters: Vec<Arc<dyn Adapter>>,
         api: ApiMetrics,
         listen: &str,
         clock: Clock,
+        web: Option<WebConfig>,
     ) -> Result<Self, StartError> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -77,6 +88,33 @@ impl Exporter {
         let fleet = Arc::new(Fleet::new(&settings.targets));
         let metrics = Arc::new(Metrics::new(fleet.clone(), clock.clone(), api));
         let shutdown = CancellationToken::new();
+        let mut router = app(AppState {
+            metrics: metrics.clone(),
+            fleet: fleet.clone(),
+            clock: clock.clone(),
+        });
+        if let Some(w) = &web {
+            router = w.apply(router);
+        }
+        let tls = web.as_ref().and_then(|w| w.tls().cloned());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            None => serve_plain(listener, router, shutdown.clone()),
+            Some(tls) => {
+                let http2 = web.as_ref().is_some_and(WebConfig::http2);
+                let server = serve_tls(listener, router, &tls, http2, shutdown.clone()).map_err(
+                    |source| StartError::Listen {
+                        addr: listen.to_owned(),
+                        source,
+                    },
+                )?;
+                if tls.watches_files() {
+                    tokio::spawn(reload_tls(tls, shutdown.clone()));
+                }
+                server
+            }
+        };
+        // Started once the server is set up, so a failure above leaves nothing running.
         let scheduler = Scheduler::start(
             &settings.targets,
             adapters,
@@ -85,22 +123,9 @@ impl Exporter {
             clock.clone(),
             shutdown.clone(),
         );
-        let router = app(AppState {
-            metrics: metrics.clone(),
-            fleet: fleet.clone(),
-            clock,
-        });
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            let r = axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-            if let Err(e) = r {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
         Ok(Exporter {
             addr,
+            scheme,
             fleet,
             metrics,
             shutdown,
@@ -136,6 +161,78 @@ impl Exporter {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.fleet.ready()
+    }
+}
+
+fn serve_plain(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let r = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    })
+}
+
+fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    tls: &ServerTls,
+    http2: bool,
+    stop: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let handle = axum_server::Handle::new();
+    let mut server =
+        axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, tls.rustls_config())?
+            .handle(handle.clone())
+            // A refused client certificate shows up here and nowhere else.
+            .accept_error_handler(|peer, e| {
+                tracing::debug!(peer = ?peer, error = %e, "TLS connection refused");
+            });
+    if !http2 {
+        server = server.http1_only();
+    }
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        handle.graceful_shutdown(Some(DRAIN));
+    });
+    Ok(tokio::spawn(async move {
+        if let Err(e) = server.serve(router.into_make_service()).await {
+            tracing::error!(error = %e, "HTTPS server failed");
+        }
+    }))
+}
+
+/// Picks up rotated certificates. A broken rotation is logged once per distinct problem
+/// and the current certificate keeps being served.
+async fn reload_tls(tls: Arc<ServerTls>, stop: CancellationToken) {
+    let mut last_problem: Option<String> = None;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(TLS_RELOAD_EVERY) => {}
+        }
+        let t = tls.clone();
+        match tokio::task::spawn_blocking(move || t.reload_if_changed()).await {
+            Ok(Ok(true)) => {
+                tracing::info!("TLS certificate files changed; new connections use them");
+                last_problem = None;
+            }
+            Ok(Ok(false)) => last_problem = None,
+            Ok(Err(p)) => {
+                let p = p.to_string();
+                if last_problem.as_ref() != Some(&p) {
+                    tracing::warn!(problem = %p, "web config: keeping the current TLS certificate");
+                    last_problem = Some(p);
+                }
+            }
+            Err(_) => return,
+        }
     }
 }
 

@@ -18,3 +18,4 @@ pub mod server;
 pub mod sim;
 pub mod state;
 pub mod vendors;
+pub mod web;

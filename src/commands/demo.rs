@@ -17,7 +17,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let config_path = dir.path().join("demo.yml");
     std::fs::write(&config_path, &yaml)?;
     let settings = Settings::parse(&yaml, &config_path)?;
-    let exporter = Exporter::start(&settings, &args.listen, Clock::system()).await?;
+    let exporter = Exporter::start(&settings, &args.listen, Clock::system(), None).await?;
     let base = format!("http://{}", exporter.addr);
     println!(
         "backup-exporter demo: {} targets on simulated vendors",

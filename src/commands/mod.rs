@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
+use crate::web::WebConfigError;
 
 /// Exit codes of contract §1.
 pub const EXIT_RUNTIME: u8 = 1;
@@ -28,6 +29,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 for p in &c.problems {
                     eprintln!("config error: {p}");
                 }
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            if let Some(w) = e.downcast_ref::<WebConfigError>() {
+                eprintln!("web config error: {w}");
                 return ExitCode::from(EXIT_CONFIG);
             }
             eprintln!("error: {e:#}");

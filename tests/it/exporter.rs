@@ -175,6 +175,7 @@ async fn metric_values_health_and_staleness() {
         api.clone(),
         "127.0.0.1:0",
         clock.clone(),
+        None,
     )
     .await
     .unwrap();
@@ -528,6 +529,7 @@ async fn metrics_are_gzipped_when_asked_and_healthy_answers() {
         ApiMetrics::default(),
         "127.0.0.1:0",
         clock,
+        None,
     )
     .await
     .unwrap();

@@ -6,3 +6,4 @@ mod dashboards;
 mod e2e;
 mod exporter;
 mod rules;
+mod web;
