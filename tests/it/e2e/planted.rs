@@ -283,6 +283,7 @@ async fn planted_failures_raise_exactly_their_alerts_and_fill_the_compliance_tab
             ApiMetrics::default(),
             "127.0.0.1:0",
             Clock::system(),
+            None,
         )
         .await
         .expect("exporter starts");
