@@ -25,9 +25,9 @@ use crate::dashboards::load_dashboards;
 
 const HOUR: i64 = 3600;
 
-/// Answers with the planted data set. A deletion appears at the second refresh (the audit
-/// counter ignores history present at the first, and creates the series at 1) and another
-/// once the test has seen Prometheus scrape the counter at 1.
+/// Answers with the planted data set. A deletion and a job appear at the second refresh (the
+/// counters ignore history present at the first, and create their series at 1) and another
+/// of each once the test has seen Prometheus scrape the counters at 1.
 struct Planted {
     start: Timestamp,
     refreshes: AtomicU64,
@@ -93,11 +93,26 @@ impl Adapter for Planted {
             message: "deleted".into(),
         };
         let mut audit = Vec::new();
+        let mut jobs = vec![
+            self.job("j1", "o1", Success, 1),
+            self.job("j2", "o2", Failed, 50),
+            self.job("j3", "o2", Failed, 26),
+            self.job("j4", "o2", Failed, 2),
+            self.job("j5", "o3", Success, 31),
+            self.job("j6", "o4", Success, 50),
+            self.job("j7", "o4", Missed, 26),
+            self.job("j8", "o4", Missed, 2),
+            self.job("j9", "o5", Success, 200),
+            self.job("j10", "o5", Failed, 2),
+            self.job("j11", "o6", Failed, 2),
+        ];
         if n >= 1 {
             audit.push(deletion("a1"));
+            jobs.push(self.job("j12", "o1", Success, 0));
         }
         if self.delete_again.load(Ordering::SeqCst) {
             audit.push(deletion("a2"));
+            jobs.push(self.job("j13", "o1", Success, 0));
         }
         Collection {
             inventory: Ok(vec![
@@ -108,19 +123,7 @@ impl Adapter for Planted {
                 object("o5", "unprotected", false),
                 restore_points,
             ]),
-            jobs: Ok(vec![
-                self.job("j1", "o1", Success, 1),
-                self.job("j2", "o2", Failed, 50),
-                self.job("j3", "o2", Failed, 26),
-                self.job("j4", "o2", Failed, 2),
-                self.job("j5", "o3", Success, 31),
-                self.job("j6", "o4", Success, 50),
-                self.job("j7", "o4", Missed, 26),
-                self.job("j8", "o4", Missed, 2),
-                self.job("j9", "o5", Success, 200),
-                self.job("j10", "o5", Failed, 2),
-                self.job("j11", "o6", Failed, 2),
-            ]),
+            jobs: Ok(jobs),
             warnings: Err(VendorError::Invalid(
                 "the warnings endpoint is broken".into(),
             )),
@@ -289,9 +292,11 @@ async fn planted_failures_raise_exactly_their_alerts_and_fill_the_compliance_tab
         .expect("exporter starts");
         let prom = Prometheus::start(&prometheus, dir.path(), exporter.addr, None).await;
 
-        // The second deletion, once Prometheus holds the counter at 1.
+        // The second deletion and job, once Prometheus holds the counters at 1.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while prom.value("sum(backup_audit_events_total)").await != Some(1.0) {
+        while prom.value("sum(backup_audit_events_total)").await != Some(1.0)
+            || prom.value("sum(backup_jobs_total)").await != Some(1.0)
+        {
             assert!(
                 Instant::now() < deadline,
                 "the first deletion never showed\n{}",
@@ -344,6 +349,23 @@ async fn planted_failures_raise_exactly_their_alerts_and_fill_the_compliance_tab
         let used = panel_number(&prom, &stat("Storage used")).await;
         let most = (950 + 750 + planted.refreshes.load(Ordering::SeqCst)) as f64 / 2000.0;
         assert!((0.85..=most).contains(&used), "storage used {used}");
+
+        // The counter panels see the job and the deletion that appeared while Prometheus
+        // watched (the demo's schedules rarely produce any within its test).
+        for key in [
+            "backup-jobs / Jobs finished per hour by result / A",
+            "backup-overview / Jobs finished per hour by result / A",
+            "backup-jobs / Data transferred per hour / A",
+            "backup-warnings-audit / Audit events per hour by action / A",
+            "backup-warnings-audit / Deletions and refused logins (24h) / A",
+        ] {
+            let r = panel(&prom, key).await;
+            let total: f64 = r
+                .iter()
+                .filter_map(|s| s["value"][1].as_str()?.parse::<f64>().ok())
+                .sum();
+            assert!(total > 0.0, "{key} shows nothing: {r:?}");
+        }
 
         let table = |r: &str| format!("backup-compliance / What to fix today / {r}");
         let to_fix: BTreeSet<String> = panel_by_object(&prom, &table("A"))

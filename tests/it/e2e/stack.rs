@@ -308,7 +308,9 @@ impl Prometheus {
             .into_iter()
             .collect();
         let config = json!({
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+            // A debug build needs about half a second for the demo's /metrics on a busy
+            // machine: two seconds leave room without slowing the test much.
+            "global": {"scrape_interval": "2s", "scrape_timeout": "2s", "evaluation_interval": "1s"},
             "rule_files": [
                 repo_path("alerts/backup-exporter.rules.yml").display().to_string(),
                 immediate.display().to_string(),
@@ -344,13 +346,27 @@ impl Prometheus {
         Prometheus { proc, url, client }
     }
 
-    /// An instant query: the result vector (a scalar comes back as one sample), or
+    /// An instant query now: the result vector (a scalar comes back as one sample), or
     /// Prometheus' error (a parse error, for instance).
     pub(crate) async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {
+        self.query_at(expr, None).await
+    }
+
+    /// An instant query at `time` (Unix seconds), so that a batch of queries sees one
+    /// consistent moment even if a later scrape fails and marks the series stale.
+    pub(crate) async fn query_at(
+        &self,
+        expr: &str,
+        time: Option<f64>,
+    ) -> Result<Vec<Value>, String> {
+        let mut params = vec![("query", expr.to_owned())];
+        if let Some(t) = time {
+            params.push(("time", format!("{t:.3}")));
+        }
         let r = self
             .client
             .get(format!("{}/api/v1/query", self.url))
-            .query(&[("query", expr)])
+            .query(&params)
             .send()
             .await
             .map_err(|e| format!("request failed: {e}"))?;
@@ -370,6 +386,13 @@ impl Prometheus {
     pub(crate) async fn value(&self, expr: &str) -> Option<f64> {
         let v = self.query(expr).await.ok()?;
         v.first()?["value"][1].as_str()?.parse().ok()
+    }
+
+    /// The time of the newest evaluation at which the last scrape of the exporter had
+    /// succeeded.
+    pub(crate) async fn healthy_moment(&self) -> Option<f64> {
+        let up = self.query(r#"up{job="backup-exporter"} == 1"#).await.ok()?;
+        up.first()?["value"][0].as_f64()
     }
 
     /// Alerts of the shipped rules (not the immediate copies), pending or firing.
