@@ -1,0 +1,578 @@
+//! The CloudTower adapter against its simulator over real HTTP: every value the adapter
+//! reports is compared with what the simulated world says it should be.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use backup_exporter::api::{ApiMetrics, RequestLabels, TargetLabels};
+use backup_exporter::clock::Clock;
+use backup_exporter::config::Settings;
+use backup_exporter::model::{JobResult, Object, Vendor};
+use backup_exporter::sim::{FaultSpec, SimContext, SimServer};
+use backup_exporter::vendors::cloudtower::sim::{
+    CLUSTERS, DEMO_API_KEY, DEMO_LDAP_USER, DEMO_PASSWORD, DEMO_USER, Role, Scope, Tower, World,
+    sort_warnings,
+};
+use backup_exporter::vendors::cloudtower::{self, CloudTower, Options};
+use backup_exporter::vendors::{Adapter, AdapterContext, Collection, Period, Window};
+use jiff::{SignedDuration, Timestamp};
+
+/// 2026-03-15T10:37:00Z.
+const NOW: i64 = 1_773_571_020;
+const SEED: u64 = 7;
+const OBJECTS: usize = 24;
+
+struct Harness {
+    server: SimServer,
+    clock: Clock,
+    world: World,
+    dir: tempfile::TempDir,
+    metrics: ApiMetrics,
+}
+
+async fn start() -> Harness {
+    let clock = Clock::manual(Timestamp::from_second(NOW).unwrap());
+    let mut ctx = SimContext::new(SEED, OBJECTS);
+    ctx.clock = clock.clone();
+    let server = SimServer::start("127.0.0.1:0", ctx).await.unwrap();
+    Harness {
+        server,
+        clock,
+        world: World::new(SEED, OBJECTS, NOW),
+        dir: tempfile::tempdir().unwrap(),
+        metrics: ApiMetrics::default(),
+    }
+}
+
+impl Harness {
+    fn url(&self, mount: &str) -> String {
+        format!("{}cloudtower/{mount}", self.server.base_url())
+    }
+
+    fn secret(&self, name: &str, value: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, value).unwrap();
+        p
+    }
+
+    /// The YAML of one cloudtower target named `t` with `keys` (one `key: value` a line).
+    fn config(&self, mount: &str, keys: &str) -> String {
+        let mut text = format!(
+            "targets:\n  - name: t\n    vendor: cloudtower\n    url: \"{}\"\n",
+            self.url(mount)
+        );
+        for line in keys.lines().filter(|l| !l.trim().is_empty()) {
+            text.push_str(&format!("    {}\n", line.trim()));
+        }
+        text
+    }
+
+    fn password_keys(&self) -> String {
+        let pw = self.secret("pw", DEMO_PASSWORD);
+        format!("username: {DEMO_USER}\npassword_file: {}", pw.display())
+    }
+
+    fn adapter_with(&self, mount: &str, keys: &str, options: Options) -> Arc<CloudTower> {
+        let text = self.config(mount, keys);
+        let settings = Settings::parse(&text, Path::new("test.yml")).unwrap();
+        let ctx = AdapterContext {
+            metrics: self.metrics.clone(),
+            clock: self.clock.clone(),
+        };
+        cloudtower::build_with(&settings.targets[0], &ctx, options).unwrap()
+    }
+
+    fn adapter(&self, mount: &str, keys: &str) -> Arc<CloudTower> {
+        self.adapter_with(mount, keys, Options::default())
+    }
+
+    fn fault(&self, spec: &str) {
+        self.server
+            .ctx
+            .faults
+            .apply(&spec.parse::<FaultSpec>().unwrap());
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn window(&self) -> Window {
+        let now = self.now();
+        Window {
+            now,
+            since: now - SignedDuration::from_hours(48),
+        }
+    }
+
+    fn requests(&self, code: &str) -> u64 {
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                vendor: "cloudtower".into(),
+                target: "t".into(),
+                code: code.into(),
+            })
+            .get()
+    }
+
+    /// Asserts that a collection equals the world as seen by `tower` within `scope`.
+    fn assert_matches_world(&self, c: Collection, tower: Tower, scope: &Scope) {
+        let w = self.window();
+        let mut inventory = c.inventory.expect("inventory");
+        inventory.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut expected = self.world.expected_objects(w.now, tower, scope);
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_objects_eq(&inventory, &expected);
+
+        let jobs = c.jobs.expect("jobs");
+        let expected = self.world.expected_jobs(w.now, w.since, None, tower, scope);
+        assert_eq!(jobs.len(), expected.len(), "number of jobs");
+        for (got, want) in jobs.iter().zip(&expected) {
+            assert_eq!(got, want);
+        }
+
+        let mut warnings = c.warnings.expect("warnings");
+        sort_warnings(&mut warnings);
+        assert_eq!(warnings, self.world.expected_warnings(w.now, scope));
+
+        let until = w.now + SignedDuration::from_secs(1);
+        assert_eq!(
+            c.audit.expect("audit"),
+            self.world.expected_audit(w.since, until, scope)
+        );
+
+        let mut storage = c.storage.expect("storage");
+        storage.pools.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(storage, self.world.expected_storage(w.now, tower, scope));
+    }
+}
+
+fn assert_objects_eq(got: &[Object], want: &[Object]) {
+    assert_eq!(
+        got.iter().map(|o| &o.name).collect::<Vec<_>>(),
+        want.iter().map(|o| &o.name).collect::<Vec<_>>()
+    );
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g, w, "object {}", w.name);
+    }
+}
+
+fn error_text<T: std::fmt::Debug>(r: &Result<T, backup_exporter::vendors::VendorError>) -> String {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn collect_reports_exactly_the_simulated_world() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    let c = a.collect(h.window()).await;
+    h.assert_matches_world(c, Tower::Current, &Scope::all());
+}
+
+#[tokio::test]
+async fn planted_stories_show_in_the_collection() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    let c = a.collect(h.window()).await;
+    let inventory = c.inventory.unwrap();
+    let jobs = c.jobs.unwrap();
+    let by_name = |n: &str| inventory.iter().find(|o| o.name == n).unwrap();
+    let of = |o: &Object| {
+        jobs.iter()
+            .filter(|j| j.object_id == o.id)
+            .collect::<Vec<_>>()
+    };
+
+    let never = by_name("erp-db-01");
+    assert!(never.protected);
+    assert!(!of(never).is_empty());
+    assert!(of(never).iter().all(|j| !j.result.is_success(false)));
+
+    let failing = by_name("crm-app-02");
+    let newest = of(failing)
+        .into_iter()
+        .filter(|j| j.result.is_finished())
+        .max_by_key(|j| j.time())
+        .unwrap();
+    assert_eq!(newest.result, JobResult::Failed);
+
+    assert!(!by_name("scratch-vm-03").protected);
+    let legacy = by_name("legacy-ftp-04");
+    assert!(!legacy.protected);
+    assert_eq!(legacy.policy, "legacy-weekly");
+    assert!(
+        inventory
+            .iter()
+            .filter(|o| o.name.starts_with("test-"))
+            .count()
+            >= 2
+    );
+    assert!(
+        inventory.iter().all(|o| o.name != "old-vm-99"),
+        "recycle bin"
+    );
+    assert_eq!(
+        inventory
+            .iter()
+            .map(|o| &o.tenant)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        CLUSTERS.len()
+    );
+    assert!(jobs.iter().any(|j| j.result == JobResult::Running));
+    let db = inventory
+        .iter()
+        .find(|o| o.policy.contains("twice-daily-db"))
+        .unwrap();
+    assert!(db.policy_rpo.unwrap() <= Duration::from_secs(12 * 3600));
+    assert!(!c.warnings.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_month_of_history_pages_through_every_execution() {
+    let h = start().await;
+    let a = h.adapter_with("", &h.password_keys(), Options { page_size: 40 });
+    let period = Period {
+        from: h.now() - SignedDuration::from_hours(45 * 24),
+        to: h.now(),
+    };
+    let history = a.history(period).await.unwrap();
+    let in_period: Vec<_> = history
+        .jobs
+        .iter()
+        .filter(|j| j.result == JobResult::Running || j.time().is_some_and(|t| t >= period.from))
+        .cloned()
+        .collect();
+    let expected = h.world.expected_jobs(
+        h.now(),
+        period.from,
+        Some(period.to),
+        Tower::Current,
+        &Scope::all(),
+    );
+    assert_eq!(in_period.len(), expected.len());
+    for (g, w) in in_period.iter().zip(&expected) {
+        assert_eq!(g, w);
+    }
+    for r in JobResult::ALL {
+        assert!(
+            in_period.iter().any(|j| j.result == r),
+            "no {r:?} in 45 days"
+        );
+    }
+    // Every VM that succeeded before the period shows that success.
+    let before = h.world.expected_jobs(
+        h.now(),
+        period.from - SignedDuration::from_hours(7 * 24),
+        Some(period.from),
+        Tower::Current,
+        &Scope::all(),
+    );
+    for o in &history.objects {
+        let had = before
+            .iter()
+            .any(|j| j.object_id == o.id && j.result == JobResult::Success);
+        let shows = history.jobs.iter().any(|j| {
+            j.object_id == o.id && j.result == JobResult::Success && j.time() < Some(period.from)
+        });
+        assert_eq!(had, shows, "success before the period of {}", o.name);
+    }
+    assert_eq!(
+        history.audit,
+        h.world
+            .expected_audit(period.from, period.to, &Scope::all())
+    );
+    assert!(h.requests("200") > 40, "small pages mean many requests");
+}
+
+#[tokio::test]
+async fn small_pages_give_the_same_answer_as_large_ones() {
+    let h = start().await;
+    let small = h.adapter_with("", &h.password_keys(), Options { page_size: 3 });
+    let c = small.collect(h.window()).await;
+    let pages = h.requests("200");
+    h.assert_matches_world(c, Tower::Current, &Scope::all());
+    // 24 VMs alone are 9 pages of 3.
+    assert!(pages > 30, "{pages} requests");
+}
+
+#[tokio::test]
+async fn expired_tokens_lead_to_a_new_login() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    assert!(a.collect(h.window()).await.inventory.is_ok());
+    h.fault("cloudtower:expire-tokens");
+    let c = a.collect(h.window()).await;
+    assert!(h.requests("401") >= 1, "the old token was refused");
+    h.assert_matches_world(c, Tower::Current, &Scope::all());
+}
+
+#[tokio::test]
+async fn api_key_works_raw_and_with_bearer() {
+    let h = start().await;
+    let key = h.secret("key", DEMO_API_KEY);
+    let a = h.adapter("", &format!("token_file: {}", key.display()));
+    h.assert_matches_world(a.collect(h.window()).await, Tower::Current, &Scope::all());
+    let bearer = h.secret("bearer", &format!("Bearer {DEMO_API_KEY}\n"));
+    let b = h.adapter("", &format!("token_file: {}", bearer.display()));
+    assert!(b.collect(h.window()).await.inventory.is_ok());
+}
+
+#[tokio::test]
+async fn unknown_api_key_is_refused_without_showing_it() {
+    let h = start().await;
+    let key = h.secret("key", "ct-apikey-not-known-to-the-tower");
+    let a = h.adapter("", &format!("token_file: {}", key.display()));
+    let c = a.collect(h.window()).await;
+    let e = error_text(&c.inventory);
+    assert!(e.contains("POST /v2/api/get-"), "{e}");
+    assert!(e.contains("401"), "{e}");
+    assert!(!e.contains("not-known"), "{e}");
+}
+
+#[tokio::test]
+async fn wrong_password_is_a_refused_login() {
+    let h = start().await;
+    let pw = h.secret("pw", "guess-again");
+    let a = h.adapter(
+        "",
+        &format!("username: {DEMO_USER}\npassword_file: {}", pw.display()),
+    );
+    let e = a.probe().await.unwrap_err().to_string();
+    assert!(e.contains("POST /v2/api/login: login refused"), "{e}");
+    assert!(e.contains("incorrect"), "{e}");
+    assert!(!e.contains("guess-again"), "{e}");
+    let failures = h
+        .metrics
+        .auth_failures
+        .get_or_create(&TargetLabels {
+            vendor: "cloudtower".into(),
+            target: "t".into(),
+        })
+        .get();
+    assert_eq!(failures, 1);
+}
+
+#[tokio::test]
+async fn ldap_user_logs_in_with_its_source() {
+    let h = start().await;
+    let pw = h.secret("pw", DEMO_PASSWORD);
+    let keys = |source: &str| {
+        format!(
+            "username: {DEMO_LDAP_USER}\nuser_source: {source}\npassword_file: {}",
+            pw.display()
+        )
+    };
+    assert!(h.adapter("", &keys("LDAP")).probe().await.is_ok());
+    assert!(h.adapter("", &keys("LOCAL")).probe().await.is_err());
+}
+
+#[tokio::test]
+async fn old_tower_without_backup_endpoints_still_reports_the_rest() {
+    let h = start().await;
+    let a = h.adapter("old/", &h.password_keys());
+    let c = a.collect(h.window()).await;
+    // Backup plans, restore points and stores are asked for at the same time.
+    let first = h.requests("404");
+    assert!((1..=3).contains(&first), "{first} requests answered 404");
+    h.assert_matches_world(c, Tower::Old, &Scope::all());
+    let c = a.collect(h.window()).await;
+    assert!(c.jobs.is_ok());
+    assert_eq!(
+        h.requests("404"),
+        first,
+        "the next refresh does not ask again"
+    );
+    let probe = a.probe().await.unwrap();
+    assert!(
+        probe.contains("4.3.0") && probe.contains("unsupported"),
+        "{probe}"
+    );
+}
+
+#[tokio::test]
+async fn passive_node_redirects_to_the_active_one() {
+    let h = start().await;
+    backup_exporter::api::install_crypto_provider();
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = raw
+        .post(h.url("passive/v2/api/get-vms"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 307);
+    assert_eq!(resp.headers()["location"], "/cloudtower/v2/api/get-vms");
+    let a = h.adapter("passive/", &h.password_keys());
+    h.assert_matches_world(a.collect(h.window()).await, Tower::Current, &Scope::all());
+}
+
+#[tokio::test]
+async fn cluster_scope_limits_every_collector() {
+    let h = start().await;
+    let keys = format!("{}\nclusters: [\"{}\"]", h.password_keys(), CLUSTERS[1].0);
+    let a = h.adapter("", &keys);
+    let c = a.collect(h.window()).await;
+    let scope = Scope::only(&[CLUSTERS[1].0]);
+    assert!(
+        c.inventory
+            .as_ref()
+            .unwrap()
+            .iter()
+            .all(|o| o.tenant == CLUSTERS[1].0)
+    );
+    h.assert_matches_world(c, Tower::Current, &scope);
+}
+
+#[tokio::test]
+async fn new_runs_appear_as_time_moves() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    let before = a.collect(h.window()).await.jobs.unwrap();
+    h.clock.advance(Duration::from_secs(7 * 3600));
+    let c = a.collect(h.window()).await;
+    let after = c.jobs.as_ref().unwrap();
+    let old: std::collections::HashSet<&str> = before.iter().map(|j| j.id.as_str()).collect();
+    assert!(after.iter().any(|j| !old.contains(j.id.as_str())));
+    h.assert_matches_world(c, Tower::Current, &Scope::all());
+}
+
+#[tokio::test]
+async fn server_errors_name_the_endpoint() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    a.probe().await.unwrap();
+    h.fault("cloudtower:5xx=1");
+    let c = a.collect(h.window()).await;
+    for e in [
+        error_text(&c.inventory),
+        error_text(&c.jobs),
+        error_text(&c.warnings),
+        error_text(&c.audit),
+        error_text(&c.storage),
+    ] {
+        assert!(e.contains("POST /v2/api/get-") && e.contains("500"), "{e}");
+        assert!(e.contains("Internal server error"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_waited_out() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    a.probe().await.unwrap();
+    h.fault("cloudtower:429=1");
+    let faults = h.server.ctx.faults.clone();
+    let clear = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        faults.clear();
+    });
+    let c = a.collect(h.window()).await;
+    clear.await.unwrap();
+    assert!(h.requests("429") >= 1);
+    h.assert_matches_world(c, Tower::Current, &Scope::all());
+}
+
+#[tokio::test]
+async fn truncated_bodies_are_decode_errors_naming_the_endpoint() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    a.probe().await.unwrap();
+    h.fault("cloudtower:truncate=1");
+    let c = a.collect(h.window()).await;
+    for e in [
+        error_text(&c.inventory),
+        error_text(&c.warnings),
+        error_text(&c.storage),
+    ] {
+        assert!(e.contains("POST /v2/api/get-"), "{e}");
+        assert!(e.contains("could not decode"), "{e}");
+    }
+    h.fault("cloudtower:clear");
+    h.fault("cloudtower:malformed=1");
+    let e = error_text(&a.collect(h.window()).await.audit);
+    assert!(
+        e.contains("POST /v2/api/get-user-audit-logs: could not decode"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn probe_counts_what_would_be_scraped() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    let p = a.probe().await.unwrap();
+    let vms = h
+        .world
+        .vms
+        .iter()
+        .filter(|v| v.role != Role::Deleted)
+        .count();
+    assert!(p.starts_with("CloudTower 4.6.0:"), "{p}");
+    assert!(p.contains(&format!("{vms} VMs in 3 clusters")), "{p}");
+    assert!(p.contains("3 backup plans"), "{p}");
+}
+
+#[test]
+fn config_problems_are_named() {
+    let check = |keys: &str, want: &str| {
+        let text = format!(
+            "targets:\n  - name: t\n    vendor: cloudtower\n{}",
+            keys.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        );
+        let e = Settings::parse(&text, Path::new("c.yml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{keys:?}: {e}");
+    };
+    check("username: u\npassword_env: P", "`url` is required");
+    check(
+        "url: http://x",
+        "either `token` (an API key) or `username` and `password` are required",
+    );
+    check(
+        "url: http://x\ntoken_env: T\nusername: u\npassword_env: P",
+        "`token` (an API key) and `username`/`password` are alternatives",
+    );
+    check(
+        "url: http://x\nusername: u",
+        "`password` is required with `username`",
+    );
+    check(
+        "url: http://x\npassword_env: P",
+        "`username` is required with `password`",
+    );
+    check(
+        "url: http://x\nusername: u\npassword_env: P\nuser_source: KERBEROS",
+        "`user_source`: \"KERBEROS\" is not one of LOCAL, LDAP, AUTHN, SSO",
+    );
+    check(
+        "url: http://x\ntoken_env: T\nuser_source: LDAP",
+        "`user_source` applies only to",
+    );
+    check(
+        "url: http://x\ntoken_env: T\nclusters: []",
+        "`clusters`: name at least one cluster",
+    );
+    check(
+        "url: http://x\ntoken_env: T\nbunits: [1]",
+        "`bunits` is not a key of vendor cloudtower",
+    );
+    check(
+        "url: http://x\ntoken: a\ntoken_env: T",
+        "are alternatives: set only one",
+    );
+    let ok = "targets:\n  - {name: t, vendor: cloudtower, url: \"http://x\", token_env: T, clusters: [a]}\n";
+    assert!(Settings::parse(ok, Path::new("c.yml")).is_ok());
+    assert_eq!(Vendor::Cloudtower.as_str(), "cloudtower");
+}
