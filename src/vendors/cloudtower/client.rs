@@ -173,6 +173,21 @@ impl Tower {
         }
     }
 
+    /// The first item of `get-<resource>` in the query's order, in one request.
+    pub async fn first<T: DeserializeOwned>(
+        &self,
+        resource: &str,
+        query: &Query,
+    ) -> Result<Option<T>, ApiError> {
+        let path = format!("{API}/get-{resource}");
+        let resp = self
+            .client
+            .send(Request::post(&path).json(query.body(Some(1), None)))
+            .await?;
+        let page: Vec<T> = decode_json(&resp.endpoint, &resp.body)?;
+        Ok(page.into_iter().next())
+    }
+
     /// `get-<resource>-connection`: how many items match.
     pub async fn count(&self, resource: &str, query: &Query) -> Result<u64, ApiError> {
         let path = format!("{API}/get-{resource}-connection");

@@ -137,6 +137,34 @@ pub(super) async fn fetch_jobs(
     Ok(jobs)
 }
 
+/// Where the tower's job history begins: the oldest snapshot plan run and (on towers that
+/// have them) the oldest backup plan execution it still keeps; the later of the two. The
+/// tower purges old records, so history is complete only from there.
+pub(super) async fn history_begins(
+    tower: &Tower,
+    scope: &Scope,
+    base: &Base,
+) -> Result<Option<Timestamp>, ApiError> {
+    let snapshot_query = Query::filter(and([scope.cluster_filter()])).order("start_time_ASC");
+    let execution_query = Query::all().order("local_created_at_ASC");
+    let executions = async {
+        if base.backup_supported() {
+            tower
+                .first::<wire::BackupPlanExecution>("backup-plan-executions", &execution_query)
+                .await
+        } else {
+            Ok(None)
+        }
+    };
+    let (task, execution) = tokio::join!(
+        tower.first::<wire::SnapshotPlanTask>("snapshot-plan-tasks", &snapshot_query),
+        executions,
+    );
+    let task = task?.and_then(|t| t.start_time);
+    let execution = execution?.and_then(|e| e.local_created_at);
+    Ok(task.max(execution))
+}
+
 fn plus(t: Timestamp, secs: u64) -> Option<Timestamp> {
     t.checked_add(SignedDuration::from_secs(secs.min(i64::MAX as u64) as i64))
         .ok()

@@ -303,7 +303,14 @@ impl Adapter for CloudTower {
     async fn history(&self, period: Period) -> Result<History, VendorError> {
         let tower = &self.tower;
         let base = inventory::fetch_base(tower, &self.scope, &self.backup, &self.name).await?;
-        let objects = inventory::inventory(&base);
+        let mut objects = inventory::inventory(&base);
+        if let Some(begins) = jobs::history_begins(tower, &self.scope, &base).await? {
+            for o in &mut objects {
+                if o.created.is_none_or(|c| c < begins) {
+                    o.history_start = Some(begins);
+                }
+            }
+        }
         let near = crate::clock::before(period.from, BEFORE_PERIOD);
         let range = JobRange {
             since: near,

@@ -161,6 +161,46 @@ impl World {
         out
     }
 
+    /// The objects a report reads: as [`World::expected_objects`], with `history_start`
+    /// where the tower's retained history begins after the VM was created.
+    pub fn expected_history_objects(
+        &self,
+        now: Timestamp,
+        tower: Tower,
+        scope: &Scope,
+    ) -> Vec<Object> {
+        let now_s = now.as_second();
+        let first_snapshot = (0..self.snapshot_plans.len())
+            .filter(|p| scope.has(self, self.snapshot_plans[*p].cluster))
+            .filter_map(|p| {
+                self.snapshot_runs(p, now_s - RETENTION, now_s)
+                    .first()
+                    .map(|r| r.start)
+            })
+            .min();
+        let first_execution = if tower == Tower::Current {
+            (0..self.backup_plans.len())
+                .filter_map(|p| {
+                    self.backup_runs(p, now_s - RETENTION, now_s)
+                        .first()
+                        .map(|r| r.slot)
+                })
+                .min()
+        } else {
+            None
+        };
+        let begins = first_snapshot.max(first_execution).map(ts);
+        let mut objects = self.expected_objects(now, tower, scope);
+        for o in &mut objects {
+            if let Some(b) = begins
+                && o.created.is_some_and(|c| c < b)
+            {
+                o.history_start = Some(b);
+            }
+        }
+        objects
+    }
+
     fn expected_snapshot_jobs(&self, scope: &Scope, from: i64, now: i64, out: &mut Vec<Job>) {
         for p in 0..self.snapshot_plans.len() {
             if !scope.has(self, self.snapshot_plans[p].cluster) {

@@ -287,6 +287,7 @@ impl World {
                         out.push(SnapshotInst {
                             vm,
                             plan_run: Some((p, r.n)),
+                            n: r.n,
                             at: r.end,
                             id,
                         });
@@ -305,6 +306,7 @@ impl World {
                 out.push(SnapshotInst {
                     vm,
                     plan_run: None,
+                    n: r.n,
                     at: r.end,
                     id: self.manual_snapshot_id(vm, r.n),
                 });
@@ -363,6 +365,8 @@ impl RestorePointInst {
 pub struct SnapshotInst {
     pub vm: usize,
     pub plan_run: Option<(usize, i64)>,
+    /// The run of the plan or of the manual snapshot schedule.
+    pub n: i64,
     pub at: i64,
     pub id: String,
 }

@@ -263,15 +263,33 @@ fn operator(suffix: &str, v: &Value, c: &Value) -> Result<bool, String> {
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (Value::String(x), Value::String(y)) => {
+        (Value::String(x), Value::String(y)) if same_time_format(x, y) => Some(x.cmp(y)),
+        (Value::String(x), Value::String(y)) if looks_like_time(x) && looks_like_time(y) => {
             match (x.parse::<Timestamp>(), y.parse::<Timestamp>()) {
                 (Ok(p), Ok(q)) => Some(p.cmp(&q)),
                 _ => Some(x.cmp(y)),
             }
         }
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         _ => None,
     }
+}
+
+/// Whether parsing as a time is worth trying (`YYYY-MM-DDT...`): ids never are.
+fn looks_like_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[10] == b'T'
+}
+
+/// Two times in CloudTower's own format (`2025-12-25T06:26:25.000Z`) compare as text;
+/// parsing every time of every item for every page is what makes paging slow.
+fn same_time_format(x: &str, y: &str) -> bool {
+    let shaped = |s: &str| {
+        let b = s.as_bytes();
+        b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z'
+    };
+    shaped(x) && shaped(y)
 }
 
 fn compare_nulls_first(a: &Value, b: &Value) -> Ordering {

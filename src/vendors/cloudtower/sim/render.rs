@@ -85,6 +85,14 @@ impl World {
         }
     }
 
+    /// Plan snapshots are named after the plan and run, manual ones after their task.
+    pub fn snapshot_name(&self, s: &super::history::SnapshotInst) -> String {
+        match s.plan_run {
+            Some((p, n)) => format!("{}-{n}", self.snapshot_plans[p].name),
+            None => format!("manual-{}-{}", self.vms[s.vm].name, s.n),
+        }
+    }
+
     pub fn cluster_ref(&self, c: usize) -> Value {
         json!({ "id": self.clusters[c].id, "name": self.clusters[c].name })
     }
@@ -132,7 +140,7 @@ impl World {
                 let snapshots: Vec<Value> = snaps
                     .iter()
                     .filter(|s| s.vm == i)
-                    .map(|s| json!({ "id": s.id, "name": format!("snapshot-{}", s.at) }))
+                    .map(|s| json!({ "id": s.id, "name": self.snapshot_name(s) }))
                     .collect();
                 let mut vm = json!({
                     "id": v.id,
@@ -205,16 +213,14 @@ impl World {
         self.vm_snapshots(now)
             .into_iter()
             .map(|s| {
+                let name = self.snapshot_name(&s);
                 let (vm, at, id) = (s.vm, s.at, s.id);
                 let v = &self.vms[vm];
-                let (name, group) = match s.plan_run {
+                let group = match s.plan_run {
                     Some((p, n)) => {
-                        let name = format!("{}-{}", self.snapshot_plans[p].name, n);
-                        let group =
-                            json!({ "id": cuid(self.seed, &format!("sg:{p}:{n}")), "name": name });
-                        (name, group)
+                        json!({ "id": cuid(self.seed, &format!("sg:{p}:{n}")), "name": name })
                     }
-                    None => (format!("manual-{}-{at}", v.name), Value::Null),
+                    None => Value::Null,
                 };
                 json!({
                     "id": id,

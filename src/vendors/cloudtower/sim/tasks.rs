@@ -69,7 +69,7 @@ impl World {
             let v = &self.vms[vm];
             for r in self.manual_runs(vm, from, now) {
                 let snapshot = self.manual_snapshot_id(vm, r.n);
-                let name = format!("manual-{}-{}", v.name, r.n);
+                let name = format!("manual-{}-{}", v.name, r.n); // as World::snapshot_name
                 let finished = matches!(r.status, "SUCCESSED" | "FAILED");
                 out.push(self.task(
                     self.manual_task_id(vm, r.n),
