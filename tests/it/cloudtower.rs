@@ -633,3 +633,249 @@ async fn demo_targets_log_in_and_collect() {
         }
     }
 }
+
+/// The exporter (scheduler, state, /metrics) over the simulated tower: every per-object,
+/// tenant and storage series has the value the world implies.
+#[tokio::test]
+async fn metrics_show_the_simulated_world() {
+    use std::collections::BTreeMap;
+
+    use backup_exporter::exporter::Exporter;
+    use backup_exporter::model::JobKind;
+    use backup_exporter::state::facts_by_object;
+
+    use crate::common::{get, value};
+
+    let h = start().await;
+    let pw = h.secret("pw", DEMO_PASSWORD);
+    let text = format!(
+        "defaults: {{interval: 1s, timeout: 1m, lookback: 48h, max_stale: 12h}}\n\
+         compliance:\n  rpo: 24h\n  rules:\n    - match: {{object: \"test-*\"}}\n      exclude: tests\n\
+         targets:\n  - name: t\n    vendor: cloudtower\n    url: \"{}\"\n    username: {DEMO_USER}\n    password_file: {}\n",
+        h.url(""),
+        pw.display()
+    );
+    let settings = Settings::parse(&text, Path::new("m.yml")).unwrap();
+    let ex = Exporter::start(&settings, "127.0.0.1:0", h.clock.clone(), None)
+        .await
+        .unwrap();
+    assert!(ex.wait_ready(Duration::from_secs(60)).await);
+    let (status, m) = get(&format!("http://{}/metrics", ex.addr)).await;
+    assert_eq!(status, 200);
+
+    let now = h.now();
+    let since = now - SignedDuration::from_hours(48);
+    let objects = h.world.expected_objects(now, Tower::Current, &Scope::all());
+    let jobs = h
+        .world
+        .expected_jobs(now, since, None, Tower::Current, &Scope::all());
+    let facts = facts_by_object(&jobs, false);
+    let t = ("target", "t");
+    let secs = |ts: Timestamp| ts.as_second() as f64;
+    assert_eq!(value(&m, "backup_target_up", &[t]), Some(1.0));
+    for c in ["inventory", "jobs", "warnings", "audit", "storage"] {
+        assert_eq!(
+            value(&m, "backup_collector_up", &[t, ("collector", c)]),
+            Some(1.0),
+            "{c}"
+        );
+    }
+    assert_eq!(
+        value(&m, "backup_exported_objects", &[t]),
+        Some(objects.len() as f64)
+    );
+    for o in &objects {
+        let id = ("object_id", o.id.as_str());
+        let v = |name: &str, extra: &[(&str, &str)]| {
+            let mut labels = vec![t, id];
+            labels.extend_from_slice(extra);
+            value(&m, name, &labels)
+        };
+        let info = [
+            ("object", o.name.as_str()),
+            ("tenant", o.tenant.as_str()),
+            ("policy", o.policy.as_str()),
+            ("object_type", "vm"),
+        ];
+        assert_eq!(v("backup_object_info", &info), Some(1.0), "{}", o.name);
+        assert_eq!(
+            v("backup_object_protected", &[]),
+            Some(if o.protected { 1.0 } else { 0.0 }),
+            "{}",
+            o.name
+        );
+        let rpo = o.policy_rpo.unwrap_or(Duration::from_secs(24 * 3600));
+        assert_eq!(
+            v("backup_object_rpo_seconds", &[]),
+            Some(rpo.as_secs_f64()),
+            "{}",
+            o.name
+        );
+        let f = facts.get(o.id.as_str()).cloned().unwrap_or_default();
+        let last_success = f.last_success.max(o.last_success_hint);
+        assert_eq!(
+            v("backup_object_last_success_timestamp_seconds", &[]),
+            Some(last_success.map_or(0.0, secs)),
+            "{}",
+            o.name
+        );
+        if let Some(at) = f.last_attempt {
+            assert_eq!(
+                v("backup_object_last_attempt_timestamp_seconds", &[]),
+                Some(secs(at)),
+                "{}",
+                o.name
+            );
+        }
+        if let Some(r) = f.last_result {
+            assert_eq!(
+                v("backup_object_last_result", &[("result", r.as_str())]),
+                Some(1.0)
+            );
+        }
+        assert_eq!(
+            v("backup_object_consecutive_failures", &[]),
+            Some(f.consecutive_failures as f64),
+            "{}",
+            o.name
+        );
+        assert_eq!(
+            v("backup_object_restore_points", &[]),
+            o.restore_points.map(|n| n as f64)
+        );
+        assert_eq!(
+            v("backup_object_latest_restore_point_timestamp_seconds", &[]),
+            o.latest_restore_point.map(secs)
+        );
+        assert_eq!(
+            v("backup_object_stored_bytes", &[]),
+            o.stored_bytes.map(|b| b as f64)
+        );
+        assert_eq!(
+            v("backup_object_protected_bytes", &[]),
+            o.protected_bytes.map(|b| b as f64)
+        );
+    }
+    let never = objects.iter().find(|o| o.name == "erp-db-01").unwrap();
+    assert_eq!(
+        value(
+            &m,
+            "backup_object_last_success_timestamp_seconds",
+            &[t, ("object_id", never.id.as_str())]
+        ),
+        Some(0.0)
+    );
+
+    let tenant_of: BTreeMap<&str, &str> = objects
+        .iter()
+        .map(|o| (o.id.as_str(), o.tenant.as_str()))
+        .collect();
+    let mut window: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let mut running: BTreeMap<&str, u64> = BTreeMap::new();
+    for j in &jobs {
+        let tenant = tenant_of[j.object_id.as_str()];
+        if j.result == JobResult::Running {
+            *running.entry(tenant).or_default() += 1;
+        } else {
+            *window.entry((tenant, j.result.as_str())).or_default() += 1;
+        }
+    }
+    assert!(
+        window.len() >= 6,
+        "three tenants, two results at least: {window:?}"
+    );
+    for ((tenant, result), n) in &window {
+        let labels = [
+            t,
+            ("tenant", *tenant),
+            ("kind", JobKind::Backup.as_str()),
+            ("result", *result),
+        ];
+        assert_eq!(
+            value(&m, "backup_jobs_window", &labels),
+            Some(*n as f64),
+            "{tenant} {result}"
+        );
+    }
+    for (tenant, n) in &running {
+        let labels = [t, ("tenant", *tenant), ("kind", "backup")];
+        assert_eq!(
+            value(&m, "backup_jobs_running", &labels),
+            Some(*n as f64),
+            "{tenant}"
+        );
+    }
+
+    let mut warnings: BTreeMap<(String, &str, String), u64> = BTreeMap::new();
+    for w in h.world.expected_warnings(now, &Scope::all()) {
+        *warnings
+            .entry((w.tenant, w.severity.as_str(), w.category))
+            .or_default() += 1;
+    }
+    for ((tenant, severity, category), n) in &warnings {
+        let labels = [
+            t,
+            ("tenant", tenant.as_str()),
+            ("severity", *severity),
+            ("category", category.as_str()),
+        ];
+        assert_eq!(
+            value(&m, "backup_warnings", &labels),
+            Some(*n as f64),
+            "{labels:?}"
+        );
+    }
+
+    for p in h
+        .world
+        .expected_storage(now, Tower::Current, &Scope::all())
+        .pools
+    {
+        let pool = [t, ("pool", p.name.as_str())];
+        assert_eq!(
+            value(&m, "backup_storage_capacity_bytes", &pool),
+            p.capacity_bytes.map(|b| b as f64)
+        );
+        assert_eq!(
+            value(&m, "backup_storage_used_bytes", &pool),
+            p.used_bytes.map(|b| b as f64)
+        );
+    }
+    let mut stored: BTreeMap<&str, u64> = BTreeMap::new();
+    for o in &objects {
+        if let Some(b) = o.stored_bytes {
+            *stored.entry(o.tenant.as_str()).or_default() += b;
+        }
+    }
+    for (tenant, b) in &stored {
+        assert_eq!(
+            value(&m, "backup_tenant_stored_bytes", &[t, ("tenant", *tenant)]),
+            Some(*b as f64)
+        );
+    }
+
+    let until = now + SignedDuration::from_secs(1);
+    let mut last: BTreeMap<(String, &str), Timestamp> = BTreeMap::new();
+    for e in h.world.expected_audit(since, until, &Scope::all()) {
+        let tenant = if e.tenant.is_empty() {
+            "unknown".to_owned()
+        } else {
+            e.tenant
+        };
+        let at = last.entry((tenant, e.action.as_str())).or_insert(e.time);
+        *at = (*at).max(e.time);
+    }
+    assert!(
+        last.keys().any(|(tenant, _)| tenant == "unknown"),
+        "logins have no cluster"
+    );
+    for ((tenant, action), at) in &last {
+        let labels = [t, ("tenant", tenant.as_str()), ("action", *action)];
+        assert_eq!(
+            value(&m, "backup_audit_last_event_timestamp_seconds", &labels),
+            Some(secs(*at)),
+            "{labels:?}"
+        );
+    }
+    ex.stop().await;
+}
