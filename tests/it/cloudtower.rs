@@ -879,3 +879,100 @@ async fn metrics_show_the_simulated_world() {
     }
     ex.stop().await;
 }
+
+/// `report` for last month over the simulated tower: the planted VMs get the status their
+/// story implies, and the jobs and audit files hold exactly the world's records.
+#[tokio::test]
+async fn report_of_last_month_tells_the_planted_stories() {
+    use std::collections::{BTreeSet, HashMap};
+
+    use backup_exporter::report::progress::Mode;
+    use backup_exporter::report::{Env, ReportArgs, Source, run_with};
+
+    let h = start().await;
+    let pw = h.secret("pw", DEMO_PASSWORD);
+    let config = h.dir.path().join("report.yml");
+    let text = format!(
+        "compliance:\n  rpo: 24h\n  rules:\n    - match: {{object: \"test-*\"}}\n      exclude: test systems\n{}",
+        h.config(
+            "",
+            &format!("username: {DEMO_USER}\npassword_file: {}", pw.display())
+        )
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = h.dir.path().join("out");
+    let args = ReportArgs {
+        config,
+        month: None,
+        from: None,
+        to: None,
+        out: out.clone(),
+        targets: Vec::new(),
+        keep_going: false,
+        source: Source::Api,
+        prometheus_url: None,
+    };
+    let env = Env {
+        clock: h.clock.clone(),
+        progress: Mode::Quiet,
+        ..Env::default()
+    };
+    run_with(&args, &env).await.unwrap();
+
+    let read = |name: &str| -> Vec<HashMap<String, String>> {
+        let mut r = csv::Reader::from_path(out.join(name)).unwrap();
+        let headers = r.headers().unwrap().clone();
+        r.records()
+            .map(|rec| {
+                headers
+                    .iter()
+                    .zip(rec.unwrap().iter())
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .collect()
+    };
+    let rows = read("compliance-2026-02.csv");
+    let status: HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r["object"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(status["test-web-05"], "excluded");
+    assert_eq!(status["test-db-06"], "excluded");
+    assert_eq!(status["scratch-vm-03"], "unprotected");
+    assert_eq!(status["legacy-ftp-04"], "unprotected");
+    assert_eq!(status["erp-db-01"], "non_compliant");
+    let never = rows.iter().find(|r| r["object"] == "erp-db-01").unwrap();
+    assert_eq!(never["reason"], "never succeeded");
+    assert!(
+        !status.contains_key("new-app-07"),
+        "created after the period"
+    );
+    assert!(!status.contains_key("old-vm-99"), "in the recycle bin");
+
+    let from: Timestamp = "2026-02-01T00:00:00Z".parse().unwrap();
+    let to: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap();
+    let expected: BTreeSet<String> = h
+        .world
+        .expected_jobs(h.now(), from, Some(to), Tower::Current, &Scope::all())
+        .into_iter()
+        .filter(|j| j.result.is_finished())
+        .map(|j| j.id)
+        .collect();
+    let written: BTreeSet<String> = read("jobs-2026-02.csv")
+        .into_iter()
+        .map(|r| r["job_id"].clone())
+        .collect();
+    assert_eq!(written, expected);
+    let audit: BTreeSet<String> = read("audit-2026-02.csv")
+        .into_iter()
+        .map(|r| r["event_id"].clone())
+        .collect();
+    let expected: BTreeSet<String> = h
+        .world
+        .expected_audit(from, to, &Scope::all())
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(audit, expected);
+}
