@@ -212,6 +212,10 @@ fn duplicate(e: &VendorError) -> VendorError {
     }
 }
 
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How far before a report period jobs are read first, to find each VM's last success
 /// before it; and how far when that is not enough.
 const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
@@ -278,7 +282,14 @@ impl Adapter for CloudTower {
         });
         let scoped = Query::filter(and([self.scope.cluster_filter()]));
         let all = Query::all();
-        let active = Query::filter(json!({ "ended": false }));
+        // Tower-wide alerts (without a cluster) count for a limited target too.
+        let active = Query::filter(match &self.scope.clusters {
+            Some(names) => json!({
+                "ended": false,
+                "OR": [{ "cluster": { "name_in": names } }, { "cluster": null }],
+            }),
+            None => json!({ "ended": false }),
+        });
         let (vms, clusters, snapshot_plans, backup_plans, alerts) = tokio::join!(
             tower.count("vms", &vm_query),
             tower.count("clusters", &cluster_query),
@@ -287,16 +298,16 @@ impl Adapter for CloudTower {
             tower.count("alerts", &active),
         );
         let backup = match self.backup.observe(&self.name, backup_plans)? {
-            Some(n) => format!("{n} backup plans"),
+            Some(n) => counted(n, "backup plan", "backup plans"),
             None => "backup plans: unsupported (tower older than 4.6)".to_owned(),
         };
         Ok(format!(
-            "CloudTower {}: {} VMs in {} clusters, {} snapshot plans, {backup}, {} active alerts",
+            "CloudTower {}: {} in {}, {}, {backup}, {}",
             version.as_deref().unwrap_or("(version unknown)"),
-            vms?,
-            clusters?,
-            snapshot_plans?,
-            alerts?,
+            counted(vms?, "VM", "VMs"),
+            counted(clusters?, "cluster", "clusters"),
+            counted(snapshot_plans?, "snapshot plan", "snapshot plans"),
+            counted(alerts?, "active alert", "active alerts"),
         ))
     }
 

@@ -233,3 +233,27 @@ async fn probe_counts_what_would_be_scraped() {
     assert!(p.contains(&format!("{vms} VMs in 3 clusters")), "{p}");
     assert!(p.contains("3 backup plans"), "{p}");
 }
+
+#[tokio::test]
+async fn probe_of_a_limited_old_tower_counts_its_cluster_only() {
+    let h = start().await;
+    let keys = format!("{}\nclusters: [\"{}\"]", h.password_keys(), CLUSTERS[2].0);
+    let p = h.adapter("old/", &keys).probe().await.unwrap();
+    let vms = h
+        .world
+        .vms
+        .iter()
+        .filter(|v| v.role != Role::Deleted && v.cluster == 2)
+        .count();
+    let alerts = h
+        .world
+        .expected_warnings(h.now(), &Scope::only(&[CLUSTERS[2].0]))
+        .len();
+    assert_eq!(
+        p,
+        format!(
+            "CloudTower 4.3.0: {vms} VMs in 1 cluster, 2 snapshot plans, \
+             backup plans: unsupported (tower older than 4.6), {alerts} active alerts"
+        )
+    );
+}
