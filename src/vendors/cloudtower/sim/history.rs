@@ -324,21 +324,20 @@ impl World {
     pub fn restore_points(&self, now: i64) -> Vec<RestorePointInst> {
         let mut out = Vec::new();
         for (p, plan) in self.backup_plans.iter().enumerate() {
-            let runs = self.backup_runs(p, now - RETENTION, now);
-            for vm in self.backup_members(p) {
-                let mine = runs.iter().rev().filter_map(|r| {
-                    let t = r
-                        .targets
-                        .iter()
-                        .find(|t| t.vm == vm && t.status == "SUCCESS")?;
-                    Some(RestorePointInst {
-                        plan: p,
-                        n: r.n,
-                        full: r.full,
-                        target: t.clone(),
-                    })
-                });
-                out.extend(mine.take(plan.keep));
+            // Newest run first; each VM keeps its first `keep` successes.
+            let mut kept = vec![0usize; self.vms.len()];
+            for r in self.backup_runs(p, now - RETENTION, now).iter().rev() {
+                for t in r.targets.iter().filter(|t| t.status == "SUCCESS") {
+                    if kept[t.vm] < plan.keep {
+                        kept[t.vm] += 1;
+                        out.push(RestorePointInst {
+                            plan: p,
+                            n: r.n,
+                            full: r.full,
+                            target: t.clone(),
+                        });
+                    }
+                }
             }
         }
         out

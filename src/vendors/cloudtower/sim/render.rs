@@ -130,18 +130,17 @@ impl World {
     }
 
     fn render_vms(&self, now: i64, tower: Tower) -> Vec<Value> {
-        let snaps = self.vm_snapshots(now);
+        let mut snaps: Vec<Vec<Value>> = vec![Vec::new(); self.vms.len()];
+        for s in self.vm_snapshots(now) {
+            snaps[s.vm].push(json!({ "id": s.id, "name": self.snapshot_name(&s) }));
+        }
         self.vms
             .iter()
             .enumerate()
             .map(|(i, v)| {
                 let cl = &self.clusters[v.cluster];
                 let deleted = v.role == Role::Deleted;
-                let snapshots: Vec<Value> = snaps
-                    .iter()
-                    .filter(|s| s.vm == i)
-                    .map(|s| json!({ "id": s.id, "name": self.snapshot_name(s) }))
-                    .collect();
+                let snapshots = std::mem::take(&mut snaps[i]);
                 let mut vm = json!({
                     "id": v.id,
                     "local_id": v.local_id,
