@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-
 use serde_json::{Value, json};
 
 use super::client::{BackupSupport, Query, Tower};
@@ -12,6 +11,7 @@ use super::mapping;
 use super::wire;
 use crate::api::ApiError;
 use crate::model::Object;
+
 /// The clusters a target is limited to (`clusters:`), or every cluster.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Scope {
