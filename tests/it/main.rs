@@ -1,6 +1,8 @@
 //! One integration-test binary (link time matters on two cores): each area is a module.
 
+mod backupdr;
 mod cli;
+mod cloudsync;
 mod cloudtower;
 mod common;
 mod exporter;
