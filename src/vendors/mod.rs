@@ -6,6 +6,7 @@
 
 pub mod backupdr;
 pub mod cloudsync;
+pub mod cloudtower;
 pub mod cloutility;
 pub mod lenient;
 
@@ -115,6 +116,7 @@ pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
         Vendor::Cloutility => cloutility::KEYS,
         Vendor::Backupdr => backupdr::KEYS,
         Vendor::Cloudsync => cloudsync::KEYS,
+        Vendor::Cloudtower => cloudtower::KEYS,
         _ => &[],
     }
 }
@@ -125,6 +127,7 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
         Vendor::Cloutility => cloutility::validate(target),
         Vendor::Backupdr => backupdr::validate(target),
         Vendor::Cloudsync => cloudsync::validate(target),
+        Vendor::Cloudtower => cloudtower::validate(target),
         other => vec![format!("vendor {other} is not supported by this build yet")],
     }
 }
@@ -134,6 +137,7 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
         Vendor::Cloutility => cloutility::build(target, ctx),
         Vendor::Backupdr => backupdr::build(target, ctx),
         Vendor::Cloudsync => cloudsync::build(target, ctx),
+        Vendor::Cloudtower => cloudtower::build(target, ctx),
         other => Err(format!("vendor {other} is not supported by this build yet")),
     }
 }

@@ -3,6 +3,7 @@
 mod backupdr;
 mod cli;
 mod cloudsync;
+mod cloudtower;
 mod common;
 mod dashboards;
 mod e2e;
