@@ -12,6 +12,10 @@ use crate::model::{Object, Vendor};
 #[derive(Clone, Debug)]
 pub struct Compliance {
     pub rpo: Duration,
+    /// A gap counts as a breach only when it is longer than the RPO plus this. Schedules
+    /// drift by minutes, so a daily backup judged against exactly 24 h would breach about
+    /// every other day; operators set the slack they accept (default 0: the RPO exactly).
+    pub rpo_tolerance: Duration,
     pub new_object_grace: Duration,
     pub strict_warnings: bool,
     pub rules: Vec<Rule>,
@@ -21,6 +25,7 @@ impl Default for Compliance {
     fn default() -> Self {
         Compliance {
             rpo: Duration::from_secs(24 * 3600),
+            rpo_tolerance: Duration::ZERO,
             new_object_grace: Duration::from_secs(30 * 24 * 3600),
             strict_warnings: false,
             rules: Vec::new(),
@@ -96,6 +101,8 @@ impl Compliance {
 pub(super) struct ComplianceFile {
     #[serde(default, with = "humantime_serde")]
     pub rpo: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub rpo_tolerance: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub new_object_grace: Option<Duration>,
     #[serde(default)]
@@ -174,6 +181,7 @@ impl ComplianceFile {
         }
         Compliance {
             rpo,
+            rpo_tolerance: self.rpo_tolerance.unwrap_or(defaults.rpo_tolerance),
             new_object_grace: self.new_object_grace.unwrap_or(defaults.new_object_grace),
             strict_warnings: self.strict_warnings,
             rules,

@@ -258,9 +258,14 @@ pub fn evaluate(
 
     let gaps = gaps(&evidence.successes, object.created, scope);
     let max_gap = gaps.iter().copied().max().unwrap_or(SignedDuration::ZERO);
+    // A gap within the tolerance is no breach; one beyond it counts by how far it overran
+    // the RPO itself.
+    let allowed = rpo_signed.saturating_add(
+        SignedDuration::try_from(rules.rpo_tolerance).unwrap_or(SignedDuration::MAX),
+    );
     let breaches: Vec<SignedDuration> = gaps
         .iter()
-        .filter(|g| **g > rpo_signed)
+        .filter(|g| **g > allowed)
         .map(|g| *g - rpo_signed)
         .collect();
     let breach_total = breaches

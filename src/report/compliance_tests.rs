@@ -465,3 +465,39 @@ fn objects_created_after_the_period_are_not_in_it() {
     o.created = None;
     assert!(existed_in(&o, p));
 }
+
+#[test]
+fn drift_within_the_rpo_tolerance_is_no_breach_but_beyond_it_counts_from_the_rpo() {
+    let p = month("2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z");
+    // Daily runs that each end ten minutes later than the one before.
+    let start = ts("2026-03-31T22:00:00Z");
+    let jobs: Vec<Job> = (0..=30)
+        .map(|d| {
+            job(
+                d as u32,
+                start + SignedDuration::from_secs(d * (DAY + 600)),
+                JobResult::Success,
+            )
+        })
+        .collect();
+    let exact = eval(&object("web"), &jobs, p);
+    assert_eq!(exact.status, Status::NonCompliant, "every gap is 24h10m");
+    let tolerant = Compliance {
+        rpo_tolerance: std::time::Duration::from_secs(3600),
+        ..rules()
+    };
+    let r = eval_with(&object("web"), &jobs, p, "2026-05-02T00:00:00Z", &tolerant);
+    assert_eq!(r.status, Status::Compliant, "{}", r.reason);
+    assert_eq!(r.breach_count, Some(0));
+    let tight = Compliance {
+        rpo_tolerance: std::time::Duration::from_secs(300),
+        ..rules()
+    };
+    let r = eval_with(&object("web"), &jobs, p, "2026-05-02T00:00:00Z", &tight);
+    assert_eq!(r.status, Status::NonCompliant);
+    assert_eq!(
+        secs(r.breach) % 600,
+        0,
+        "overrun is measured from the RPO itself"
+    );
+}

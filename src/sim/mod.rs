@@ -167,6 +167,7 @@ impl SimServer {
             "defaults": { "interval": "30s", "timeout": "1m", "lookback": "48h", "max_stale": "10m" },
             "compliance": {
                 "rpo": "24h",
+                "rpo_tolerance": "1h",
                 "rules": [ { "match": { "object": "test-*" }, "exclude": "test systems" } ]
             },
             "targets": targets,
