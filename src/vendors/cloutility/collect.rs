@@ -27,6 +27,7 @@ type ConsumerHistory = (Object, Vec<Job>, Vec<AuditEvent>);
 
 /// What one consumer contributed to one refresh.
 struct Scan {
+    id: u64,
     tenant: Arc<str>,
     object: Collected<Object>,
     filespaces: Collected<Vec<wire::Filespace>>,
@@ -67,9 +68,9 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
         match (&mut storage, &s.filespaces) {
             (Ok(st), Ok(fs)) => {
                 inventory::pools(fs.iter(), &mut pools);
-                if let (Some(bytes), Ok(o)) = (inventory::stored_bytes(fs), &s.object) {
+                if let Some(bytes) = inventory::stored_bytes(fs) {
                     *tenants.entry(s.tenant.clone()).or_default() += bytes;
-                    st.objects.push((o.id.clone(), bytes));
+                    st.objects.push((s.id.to_string(), bytes));
                 }
             }
             (Ok(_), Err(e)) => storage = Err(replicate(e)),
@@ -156,6 +157,7 @@ async fn scan(
         (Ok(_), Err(e)) => Err(replicate(e)),
     };
     Scan {
+        id: c.id,
         tenant: c.tenant.clone(),
         object,
         filespaces,
@@ -235,7 +237,8 @@ async fn jobs_between(
 
 /// The consumer's audit entries in the window: those remembered from earlier refreshes,
 /// plus what is new since the newest one seen (asked from its time on; the entries at
-/// that very time come again and are recognised by id).
+/// that very time come again and are recognised by id). The portal writes entries as
+/// things happen, so nothing new appears with an older time.
 async fn new_audit(a: &Cloutility, c: &ConsumerRef, window: Window) -> Collected<Vec<AuditEvent>> {
     let newest = a.cache().audit.get(&c.id).and_then(|cur| cur.newest);
     let from = newest.map_or(window.since, |n| n.max(window.since));
