@@ -1,3 +1,7 @@
 //! One integration-test binary (link time matters on two cores): each area is a module.
 
+mod cli;
 mod cloutility;
+mod common;
+mod exporter;
+mod web;
