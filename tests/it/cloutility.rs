@@ -414,6 +414,21 @@ async fn expired_access_token_is_renewed_with_the_refresh_grant() {
         with_jobs.len() as u64 + 2 * without.len() as u64
     );
     assert_eq!(h.sim.count("nodewarningtypes"), 1);
+
+    // Nodes and filespaces change slowly: read again only after half an hour.
+    let consumers = h.world().consumers.len() as u64;
+    assert_eq!(
+        (h.sim.count("node"), h.sim.count("filespaces")),
+        (consumers, consumers)
+    );
+    assert_eq!(
+        h.sim.count("reports/latest"),
+        2 * consumers,
+        "warnings on every refresh"
+    );
+    h.clock.advance(Duration::from_secs(30 * 60));
+    assert!(a.collect(h.window()).await.inventory.is_ok());
+    assert_eq!(h.sim.count("node"), 2 * consumers);
 }
 
 #[tokio::test]
@@ -838,6 +853,40 @@ async fn server_errors_fail_the_collectors_with_the_endpoint_named() {
         assert!(e.contains("GET /v1/bunits: HTTP 500"), "{name}: {e}");
         assert!(e.contains("Internal server error"), "{name}: {e}");
     }
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_fails_only_the_collectors_that_need_it() {
+    let h = Harness::start().await;
+    h.sim.break_route("reports/latest");
+    let got = h.adapter().collect(h.window()).await;
+    let e = got.warnings.unwrap_err().to_string();
+    assert!(
+        e.contains("/reports/latest: HTTP 500") && e.contains("broken on purpose"),
+        "{e}"
+    );
+    assert!(got.inventory.is_ok() && got.jobs.is_ok() && got.audit.is_ok() && got.storage.is_ok());
+
+    let h = Harness::start().await;
+    h.sim.break_route("filespaces");
+    let got = h.adapter().collect(h.window()).await;
+    for e in [got.inventory.unwrap_err(), got.storage.unwrap_err()] {
+        assert!(e.to_string().contains("/node/filespaces: HTTP 500"), "{e}");
+    }
+    assert!(got.jobs.is_ok() && got.warnings.is_ok() && got.audit.is_ok());
+
+    let h = Harness::start().await;
+    h.sim.break_route("auditlogs");
+    let got = h.adapter().collect(h.window()).await;
+    assert!(
+        got.audit
+            .unwrap_err()
+            .to_string()
+            .contains("/auditlogs: HTTP 500")
+    );
+    assert!(
+        got.inventory.is_ok() && got.jobs.is_ok() && got.warnings.is_ok() && got.storage.is_ok()
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use super::inventory::{self, ConsumerFacts};
 use super::mapping;
 use super::scope::ConsumerRef;
-use super::{Cloutility, clone_api, replicate, wire};
+use super::{Cloutility, replicate, wire};
 use crate::clock;
 use crate::model::{AuditEvent, Job, Object, Storage, StoragePool, Warning};
 use crate::vendors::{Collected, Collection, History, Period, VendorError, Window};
@@ -22,15 +22,26 @@ use crate::vendors::{Collected, Collection, History, Period, VendorError, Window
 const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
 const STEP_BACK: Duration = Duration::from_secs(30 * 86_400);
 
+/// A consumer's backup node and filespaces change slowly (the vendor notes suggest reading
+/// inventory every 15 to 60 minutes), so they are read again only when older than this;
+/// jobs, reports and audit logs are read on every refresh.
+const NODE_TTL: Duration = Duration::from_secs(30 * 60);
+
 /// One consumer's part of a report period.
 type ConsumerHistory = (Object, Vec<Job>, Vec<AuditEvent>);
+
+/// A consumer's backup node (`None` before activation) and its filespaces.
+#[derive(Debug)]
+pub(super) struct NodeFacts {
+    node: Option<wire::Node>,
+    filespaces: Vec<wire::Filespace>,
+}
 
 /// What one consumer contributed to one refresh.
 struct Scan {
     id: u64,
     tenant: Arc<str>,
-    object: Collected<Object>,
-    filespaces: Collected<Vec<wire::Filespace>>,
+    facts: Collected<(Object, Arc<NodeFacts>)>,
     jobs: Collected<Vec<Job>>,
     warnings: Collected<Vec<Warning>>,
     audit: Collected<Vec<AuditEvent>>,
@@ -41,6 +52,8 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
         Ok(c) => c,
         Err(e) => return Collection::failed(|| replicate(&e)),
     };
+    a.cache()
+        .keep_only(&consumers.iter().map(|c| c.id).collect());
     let types = warning_types(a).await;
     let names = types.as_ref().map_or_else(|_| Arc::default(), Arc::clone);
     // Indices rather than `&ConsumerRef` items: a closure taking a reference trips rustc's
@@ -65,24 +78,26 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
         gather(&mut jobs, s.jobs);
         gather(&mut warnings, s.warnings);
         gather(&mut audit, s.audit);
-        match (&mut storage, &s.filespaces) {
-            (Ok(st), Ok(fs)) => {
-                inventory::pools(fs.iter(), &mut pools);
-                if let Some(bytes) = inventory::stored_bytes(fs) {
-                    *tenants.entry(s.tenant.clone()).or_default() += bytes;
-                    st.objects.push((s.id.to_string(), bytes));
+        match s.facts {
+            Ok((object, facts)) => {
+                if let Ok(st) = &mut storage {
+                    inventory::pools(facts.filespaces.iter(), &mut pools);
+                    if let Some(bytes) = inventory::stored_bytes(&facts.filespaces) {
+                        *tenants.entry(s.tenant.clone()).or_default() += bytes;
+                        st.objects.push((s.id.to_string(), bytes));
+                    }
                 }
+                gather(&mut objects, Ok(vec![object]));
             }
-            (Ok(_), Err(e)) => storage = Err(replicate(e)),
-            (Err(_), _) => {}
+            // Stored bytes and the last-backup hint come from the filespaces: an object
+            // without them would silently lose those figures, so both collectors fail.
+            Err(e) => {
+                if storage.is_ok() {
+                    storage = Err(replicate(&e));
+                }
+                gather(&mut objects, Err(e));
+            }
         }
-        // Stored bytes and the last-backup hint come from the filespaces: an object without
-        // them would silently lose those figures, so the inventory fails with them.
-        let object = match (s.object, s.filespaces) {
-            (Ok(o), Ok(_)) => Ok(vec![o]),
-            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-        };
-        gather(&mut objects, object);
     }
     if let Ok(st) = &mut storage {
         let mut p: Vec<StoragePool> = pools.into_values().collect();
@@ -138,9 +153,8 @@ async fn scan(
     window: Window,
     types: &HashMap<i64, String>,
 ) -> Scan {
-    let (node, filespaces, report, jobs, audit) = futures::join!(
-        a.portal.node(c.bunit, c.id),
-        a.portal.filespaces(c.bunit, c.id),
+    let (facts, report, jobs, audit) = futures::join!(
+        node_facts(a, c, window.now),
         a.portal.latest_report(c.bunit, c.id),
         jobs_between(a, c, window.since, window.now),
         new_audit(a, c, window),
@@ -150,36 +164,45 @@ async fn scan(
         r.map(|r| mapping::warnings(&r, types, &id, &c.tenant))
             .unwrap_or_default()
     });
-    let filespaces = filespaces.map_err(VendorError::from);
-    let object = match (&node, &filespaces) {
-        (Ok(node), Ok(fs)) => Ok(object(a, c, node.as_ref(), fs)),
-        (Err(e), _) => Err(VendorError::Api(clone_api(e))),
-        (Ok(_), Err(e)) => Err(replicate(e)),
-    };
     Scan {
         id: c.id,
         tenant: c.tenant.clone(),
-        object,
-        filespaces,
+        // After the jobs, so that the first job (for `history_start`) is known.
+        facts: facts.map(|f| (object(a, c, &f), f)),
         jobs,
         warnings,
         audit,
     }
 }
 
-fn object(
-    a: &Cloutility,
-    c: &ConsumerRef,
-    node: Option<&wire::Node>,
-    filespaces: &[wire::Filespace],
-) -> Object {
+/// The consumer's node and filespaces, read again once older than [`NODE_TTL`].
+async fn node_facts(a: &Cloutility, c: &ConsumerRef, now: Timestamp) -> Collected<Arc<NodeFacts>> {
+    if let Some((at, facts)) = a.cache().nodes.get(&c.id) {
+        let age = now.as_second() - at.as_second();
+        if (0..NODE_TTL.as_secs() as i64).contains(&age) {
+            return Ok(facts.clone());
+        }
+    }
+    let (node, filespaces) = futures::join!(
+        a.portal.node(c.bunit, c.id),
+        a.portal.filespaces(c.bunit, c.id),
+    );
+    let facts = Arc::new(NodeFacts {
+        node: node?,
+        filespaces: filespaces?,
+    });
+    a.cache().nodes.insert(c.id, (now, facts.clone()));
+    Ok(facts)
+}
+
+fn object(a: &Cloutility, c: &ConsumerRef, facts: &NodeFacts) -> Object {
     let first_job = a.cache().first_jobs.get(&c.id).copied();
     let mut o = inventory::object(&ConsumerFacts {
         id: c.id,
         consumer: &c.consumer,
         tenant: &c.tenant,
-        node,
-        filespaces,
+        node: facts.node.as_ref(),
+        filespaces: &facts.filespaces,
         first_job,
     });
     o.name = c.name.to_string();
@@ -288,13 +311,13 @@ async fn consumer_history(
     from: Timestamp,
     to: Timestamp,
 ) -> Collected<ConsumerHistory> {
-    let (node, filespaces, jobs, audit) = futures::join!(
-        a.portal.node(c.bunit, c.id),
-        a.portal.filespaces(c.bunit, c.id),
+    let (facts, jobs, audit) = futures::join!(
+        node_facts(a, c, a.clock.now()),
         jobs_with_prior_success(a, c, from, to),
         a.portal.audit(c.bunit, c.id, from, to),
     );
-    let object = object(a, c, node?.as_ref(), &filespaces?);
+    let facts = facts?;
+    let object = object(a, c, &facts);
     let audit = audit?
         .into_iter()
         .filter_map(|w| mapping::audit_event(w, &c.tenant, &c.name))

@@ -13,7 +13,7 @@ mod scope;
 pub mod sim;
 mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -147,6 +147,17 @@ struct Cache {
     /// Per consumer: the audit entries of the current window and the newest one's time, so
     /// that a refresh asks only for what is new.
     audit: HashMap<u64, AuditCursor>,
+    /// Per consumer: its node and filespaces, and when they were read.
+    nodes: HashMap<u64, (Timestamp, Arc<collect::NodeFacts>)>,
+}
+
+impl Cache {
+    /// Forgets consumers that are gone, so a long-running exporter does not grow.
+    fn keep_only(&mut self, ids: &HashSet<u64>) {
+        self.first_jobs.retain(|id, _| ids.contains(id));
+        self.audit.retain(|id, _| ids.contains(id));
+        self.nodes.retain(|id, _| ids.contains(id));
+    }
 }
 
 #[derive(Debug, Default)]

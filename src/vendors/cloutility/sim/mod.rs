@@ -12,7 +12,7 @@ mod history;
 mod json;
 mod routes;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,6 +71,8 @@ struct Sim {
     refresh: Mutex<Option<(String, u64)>>,
     options: SimOptions,
     counts: Mutex<HashMap<String, u64>>,
+    /// Routes that answer 500, so a test can fail one collector's endpoint.
+    broken: Mutex<HashSet<String>>,
 }
 
 impl Sim {
@@ -81,6 +83,13 @@ impl Sim {
             .unwrap_or_else(|e| e.into_inner())
             .entry(key.to_owned())
             .or_default() += 1;
+    }
+
+    fn is_broken(&self, route: &str) -> bool {
+        self.broken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(route)
     }
 
     fn now(&self) -> Timestamp {
@@ -103,6 +112,7 @@ impl Simulator {
                 refresh: Mutex::new(None),
                 options,
                 counts: Mutex::new(HashMap::new()),
+                broken: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -122,6 +132,15 @@ impl Simulator {
             .get(key)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Makes one route (a name as [`Simulator::count`] takes) answer 500 from now on.
+    pub fn break_route(&self, route: &str) {
+        self.state
+            .broken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(route.to_owned());
     }
 
     /// Invalidates the refresh token (as a password change would).

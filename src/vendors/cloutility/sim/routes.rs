@@ -157,6 +157,19 @@ impl Here {
     }
 }
 
+/// Counts a request of `route`, and refuses it when a test has broken that route.
+fn enter(sim: &Sim, route: &str) -> Result<(), Refusal> {
+    sim.count(route);
+    if sim.is_broken(route) {
+        return Err(Refusal {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "An error has occurred.".to_owned(),
+            developer: Some(format!("{route} is broken on purpose")),
+        });
+    }
+    Ok(())
+}
+
 /// The consumer `c` of business unit `b`.
 fn owned(sim: &Sim, b: u64, c: u64) -> Result<&Consumer, Refusal> {
     sim.world
@@ -184,7 +197,7 @@ pub(super) async fn me(State(sim): S, here: Here) -> Answer {
 }
 
 pub(super) async fn warning_types(State(sim): S, here: Here) -> Answer {
-    sim.count("nodewarningtypes");
+    enter(&sim, "nodewarningtypes")?;
     let items = sim
         .world
         .warning_types
@@ -217,7 +230,7 @@ pub(super) async fn child_bunits(State(sim): S, here: Here, Path(b): Path<u64>) 
 }
 
 pub(super) async fn consumers(State(sim): S, here: Here, Path(b): Path<u64>) -> Answer {
-    sim.count("consumers");
+    enter(&sim, "consumers")?;
     known_bunit(&sim, b)?;
     let now = sim.now();
     let items = sim
@@ -234,7 +247,7 @@ pub(super) async fn consumer(State(sim): S, here: Here, Path((b, c)): Ids) -> An
 }
 
 pub(super) async fn node(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer {
-    sim.count("node");
+    enter(&sim, "node")?;
     let c = owned(&sim, b, c)?;
     let n = c
         .node
@@ -244,7 +257,7 @@ pub(super) async fn node(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer
 }
 
 pub(super) async fn filespaces(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer {
-    sim.count("filespaces");
+    enter(&sim, "filespaces")?;
     let c = owned(&sim, b, c)?;
     let n = c
         .node
@@ -274,7 +287,7 @@ pub(super) async fn reports(State(sim): S, here: Here, Path((b, c)): Ids) -> Ans
 }
 
 pub(super) async fn latest_report(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer {
-    sim.count("reports/latest");
+    enter(&sim, "reports/latest")?;
     let c = owned(&sim, b, c)?;
     let r = sim
         .world
@@ -315,7 +328,7 @@ fn job_list(sim: &Sim, here: &Here, c: &Consumer) -> Answer {
 }
 
 pub(super) async fn jobs(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer {
-    sim.count("jobs");
+    enter(&sim, "jobs")?;
     let c = owned(&sim, b, c)?;
     job_list(&sim, &here, c)
 }
@@ -325,10 +338,10 @@ pub(super) async fn jobs(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer
 pub(super) async fn first_job(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer {
     let c = owned(&sim, b, c)?;
     if here.get("startTime").is_some() || here.get("endTime").is_some() {
-        sim.count("jobs");
+        enter(&sim, "jobs")?;
         return job_list(&sim, &here, c);
     }
-    sim.count("jobs/first");
+    enter(&sim, "jobs/first")?;
     let first = sim
         .world
         .first_job(c.id, sim.now())
@@ -339,7 +352,7 @@ pub(super) async fn first_job(State(sim): S, here: Here, Path((b, c)): Ids) -> A
 /// The documentation's URL says `startTime`/`endTime` and its prose `startDate`/`endDate`:
 /// both are accepted. `types` repeats; audit pages are small.
 pub(super) async fn audit_logs(State(sim): S, here: Here, Path((b, c)): Ids) -> Answer {
-    sim.count("auditlogs");
+    enter(&sim, "auditlogs")?;
     let c = owned(&sim, b, c)?;
     let now = sim.now();
     let from = here
