@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde_json::Value;
 use url::Url;
@@ -856,9 +857,56 @@ async fn server_errors_fail_the_collectors_with_the_endpoint_named() {
 }
 
 #[tokio::test]
+async fn without_the_tree_endpoint_the_tree_is_walked_from_the_users_unit() {
+    let h = Harness::start().await;
+    h.sim.break_route("bunits", StatusCode::NOT_FOUND);
+    let a = h.adapter_with("    bunits: [103]\n");
+    let objects = a.collect(h.window()).await.inventory.expect("inventory");
+    let w = h.world();
+    let want: BTreeSet<String> = w
+        .consumers
+        .iter()
+        .filter(|c| c.bunit == 103 || c.bunit == 117)
+        .map(|c| c.id.to_string())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(
+        objects
+            .iter()
+            .map(|o| o.id.clone())
+            .collect::<BTreeSet<_>>(),
+        want
+    );
+    assert!(
+        objects
+            .iter()
+            .any(|o| o.tenant == "Research Lab - GPU cluster")
+    );
+    assert!(a.probe().await.unwrap().contains("2 business units"));
+}
+
+#[tokio::test]
+async fn pruned_history_moves_the_first_job_and_jobs_are_still_read() {
+    let h = Harness::start().await;
+    let a = h.adapter();
+    assert!(a.collect(h.window()).await.jobs.is_ok());
+    let asked = h.sim.count("jobs/first");
+    // Retention deletes everything older than a day: the cached first jobs are now too
+    // early, the portal refuses them, and the adapter asks for the first job again.
+    let floor = clock::before(h.clock.now(), Duration::from_secs(86_400));
+    h.sim.prune_jobs(floor);
+    let window = h.window();
+    let jobs = a.collect(window).await.jobs.expect("jobs after pruning");
+    assert!(h.sim.count("jobs/first") > asked + 10);
+    assert!(!jobs.is_empty());
+    assert!(jobs.iter().all(|j| j.time().is_some_and(|t| t >= floor)));
+}
+
+#[tokio::test]
 async fn a_failing_endpoint_fails_only_the_collectors_that_need_it() {
     let h = Harness::start().await;
-    h.sim.break_route("reports/latest");
+    h.sim
+        .break_route("reports/latest", StatusCode::INTERNAL_SERVER_ERROR);
     let got = h.adapter().collect(h.window()).await;
     let e = got.warnings.unwrap_err().to_string();
     assert!(
@@ -868,7 +916,8 @@ async fn a_failing_endpoint_fails_only_the_collectors_that_need_it() {
     assert!(got.inventory.is_ok() && got.jobs.is_ok() && got.audit.is_ok() && got.storage.is_ok());
 
     let h = Harness::start().await;
-    h.sim.break_route("filespaces");
+    h.sim
+        .break_route("filespaces", StatusCode::INTERNAL_SERVER_ERROR);
     let got = h.adapter().collect(h.window()).await;
     for e in [got.inventory.unwrap_err(), got.storage.unwrap_err()] {
         assert!(e.to_string().contains("/node/filespaces: HTTP 500"), "{e}");
@@ -876,7 +925,8 @@ async fn a_failing_endpoint_fails_only_the_collectors_that_need_it() {
     assert!(got.jobs.is_ok() && got.warnings.is_ok() && got.audit.is_ok());
 
     let h = Harness::start().await;
-    h.sim.break_route("auditlogs");
+    h.sim
+        .break_route("auditlogs", StatusCode::INTERNAL_SERVER_ERROR);
     let got = h.adapter().collect(h.window()).await;
     assert!(
         got.audit

@@ -2,8 +2,14 @@
 //!
 //! An object is a consumer (a "consumption unit", one backup node), its tenant the business
 //! unit that owns it. One refresh reads the business-unit tree, the consumers, and per
-//! consumer its node, filespaces, latest daily report, jobs and audit log; the per-consumer
-//! requests run concurrently up to the target's `max_concurrent_requests`.
+//! consumer its latest daily report (warnings), jobs of the window and new audit entries,
+//! plus its node and filespaces (inventory and storage) when those are over half an hour
+//! old. The per-consumer requests run concurrently up to the target's
+//! `max_concurrent_requests`; what a refresh costs grows linearly with the consumers.
+//!
+//! Files: `client` (login and endpoints), `scope` (business units and consumers),
+//! `collect` (one refresh, one report period), `mapping` and `inventory` (wire → model),
+//! `wire` (the JSON), `sim` (the simulator).
 
 mod client;
 mod collect;

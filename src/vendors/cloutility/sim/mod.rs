@@ -12,7 +12,7 @@ mod history;
 mod json;
 mod routes;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,8 +71,10 @@ struct Sim {
     refresh: Mutex<Option<(String, u64)>>,
     options: SimOptions,
     counts: Mutex<HashMap<String, u64>>,
-    /// Routes that answer 500, so a test can fail one collector's endpoint.
-    broken: Mutex<HashSet<String>>,
+    /// Routes that answer with an error status, so a test can fail one endpoint.
+    broken: Mutex<HashMap<String, StatusCode>>,
+    /// Jobs before this were deleted from the portal (retention), if set.
+    pruned: Mutex<Option<Timestamp>>,
 }
 
 impl Sim {
@@ -85,15 +87,38 @@ impl Sim {
             .or_default() += 1;
     }
 
-    fn is_broken(&self, route: &str) -> bool {
+    fn broken(&self, route: &str) -> Option<StatusCode> {
         self.broken
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .contains(route)
+            .get(route)
+            .copied()
     }
 
     fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    fn pruned(&self) -> Option<Timestamp> {
+        *self.pruned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The consumer's first job the portal still holds.
+    fn first_job(&self, consumer: u64) -> Option<data::JobRun> {
+        let now = self.now();
+        match self.pruned() {
+            None => self.world.first_job(consumer, now),
+            Some(floor) => self
+                .world
+                .jobs(consumer, floor, now, now)
+                .into_iter()
+                .find(|j| j.completed.is_some()),
+        }
+    }
+
+    fn jobs(&self, consumer: u64, from: Timestamp, to: Timestamp) -> Vec<data::JobRun> {
+        let from = self.pruned().map_or(from, |floor| from.max(floor));
+        self.world.jobs(consumer, from, to, self.now())
     }
 }
 
@@ -112,7 +137,8 @@ impl Simulator {
                 refresh: Mutex::new(None),
                 options,
                 counts: Mutex::new(HashMap::new()),
-                broken: Mutex::new(HashSet::new()),
+                broken: Mutex::new(HashMap::new()),
+                pruned: Mutex::new(None),
             }),
         }
     }
@@ -134,13 +160,21 @@ impl Simulator {
             .unwrap_or(0)
     }
 
-    /// Makes one route (a name as [`Simulator::count`] takes) answer 500 from now on.
-    pub fn break_route(&self, route: &str) {
+    /// Makes one route (a name as [`Simulator::count`] takes, or `bunits` for the tree)
+    /// answer `status` from now on: 500 for a broken endpoint, 404 for one this portal
+    /// release does not have.
+    pub fn break_route(&self, route: &str, status: StatusCode) {
         self.state
             .broken
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(route.to_owned());
+            .insert(route.to_owned(), status);
+    }
+
+    /// Deletes the jobs before `before`, as the portal's retention does: the first job
+    /// moves on, and a `startTime` before it is refused.
+    pub fn prune_jobs(&self, before: Timestamp) {
+        *self.state.pruned.lock().unwrap_or_else(|e| e.into_inner()) = Some(before);
     }
 
     /// Invalidates the refresh token (as a password change would).

@@ -160,14 +160,14 @@ impl Here {
 /// Counts a request of `route`, and refuses it when a test has broken that route.
 fn enter(sim: &Sim, route: &str) -> Result<(), Refusal> {
     sim.count(route);
-    if sim.is_broken(route) {
-        return Err(Refusal {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
+    match sim.broken(route) {
+        None => Ok(()),
+        Some(status) => Err(Refusal {
+            status,
             message: "An error has occurred.".to_owned(),
             developer: Some(format!("{route} is broken on purpose")),
-        });
+        }),
     }
-    Ok(())
 }
 
 /// The consumer `c` of business unit `b`.
@@ -208,6 +208,7 @@ pub(super) async fn warning_types(State(sim): S, here: Here) -> Answer {
 }
 
 pub(super) async fn bunit_tree(State(sim): S) -> Answer {
+    enter(&sim, "bunits")?;
     ok(render::bunit_tree(&sim.world, sim.world.root()))
 }
 
@@ -306,7 +307,7 @@ fn job_list(sim: &Sim, here: &Here, c: &Consumer) -> Answer {
     let to = here.time(&["endTime"])?.unwrap_or(now);
     let start = here.time(&["startTime"])?;
     if let Some(start) = start
-        && let Some(first) = sim.world.first_job(c.id, now).and_then(|j| j.completed)
+        && let Some(first) = sim.first_job(c.id).and_then(|j| j.completed)
         && start < first
     {
         return Err(Refusal {
@@ -319,8 +320,7 @@ fn job_list(sim: &Sim, here: &Here, c: &Consumer) -> Answer {
     }
     let from = start.unwrap_or_else(|| crate::clock::before(to, Duration::from_secs(86_400)));
     let items = sim
-        .world
-        .jobs(c.id, from, to, now)
+        .jobs(c.id, from, to)
         .iter()
         .map(|j| render::job(&here.root, c, j))
         .collect();
@@ -343,8 +343,7 @@ pub(super) async fn first_job(State(sim): S, here: Here, Path((b, c)): Ids) -> A
     }
     enter(&sim, "jobs/first")?;
     let first = sim
-        .world
-        .first_job(c.id, sim.now())
+        .first_job(c.id)
         .ok_or_else(|| Refusal::not_found(&format!("A job of consumer {}", c.id)))?;
     ok(render::first_job(&first))
 }
