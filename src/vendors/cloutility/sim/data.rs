@@ -46,7 +46,7 @@ pub struct BusinessUnit {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plant {
     Ordinary,
-    /// Every run fails or is missed.
+    /// Every run fails or is missed (missed on even days).
     NeverSucceeded,
     /// Runs of the last four days (before the world was built, and ever after) fail.
     RepeatedFailures,
@@ -60,6 +60,8 @@ pub enum Plant {
     New,
     /// Over its storage limit.
     OverStorageLimit,
+    /// Every run completes with warnings (return code 8: files in use).
+    FilesInUse,
     /// Carries a warning type the exporter does not know; its run of the day before the
     /// world was built was cancelled.
     UnusualWarning,
@@ -337,6 +339,8 @@ impl World {
             Plant::New,
             Plant::OverStorageLimit,
             Plant::UnusualWarning,
+            Plant::Ordinary,
+            Plant::FilesInUse,
         ];
         let consumers: Vec<Consumer> = (0..objects.max(1))
             .map(|i| {
