@@ -433,6 +433,28 @@ async fn expired_access_token_is_renewed_with_the_refresh_grant() {
 }
 
 #[tokio::test]
+async fn token_is_refreshed_before_it_expires() {
+    // A lifetime just over the client's renewal margin (15 s), so that a second later the
+    // token counts as about to expire: renewed with the refresh grant before any 401.
+    let options = SimOptions {
+        token_lifetime: Duration::from_secs(16),
+        ..SimOptions::default()
+    };
+    let h = Harness::with(options, 5).await;
+    let a = h.adapter();
+    a.probe().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    a.probe().await.unwrap();
+    assert_eq!(h.sim.count("oauth password"), 1);
+    assert!(h.sim.count("oauth refresh") >= 1);
+    assert_eq!(
+        h.sim.count("401"),
+        0,
+        "renewed before the portal refused it"
+    );
+}
+
+#[tokio::test]
 async fn expire_tokens_fault_logs_in_once_more_and_the_call_succeeds() {
     let h = Harness::start().await;
     let a = h.adapter();
@@ -729,6 +751,7 @@ async fn every_page_of_consumers_jobs_and_audit_is_read() {
         default_page: Some(1),
         max_page: 2,
         audit_page: 2,
+        ..SimOptions::default()
     };
     let h = Harness::with(options, 60).await;
     let w = h.world();

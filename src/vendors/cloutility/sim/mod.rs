@@ -44,6 +44,8 @@ pub struct SimOptions {
     pub max_page: usize,
     /// Audit logs: both the default and the maximum page.
     pub audit_page: usize,
+    /// Access token lifetime (`expires_in`); the portal's is 299 s.
+    pub token_lifetime: Duration,
 }
 
 impl Default for SimOptions {
@@ -52,6 +54,7 @@ impl Default for SimOptions {
             default_page: None,
             max_page: 1000,
             audit_page: 50,
+            token_lifetime: Duration::from_secs(TOKEN_LIFETIME_S),
         }
     }
 }
@@ -380,13 +383,12 @@ async fn oauth(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: String) ->
     }
     let refresh_token = refresh.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
     drop(refresh);
-    let access = sim
-        .tokens
-        .issue(USERNAME, Some(Duration::from_secs(TOKEN_LIFETIME_S)));
+    let lifetime = sim.options.token_lifetime;
+    let access = sim.tokens.issue(USERNAME, Some(lifetime));
     axum::Json(json!({
         "access_token": access,
         "token_type": "bearer",
-        "expires_in": TOKEN_LIFETIME_S,
+        "expires_in": lifetime.as_secs(),
         "refresh_token": refresh_token,
     }))
     .into_response()
