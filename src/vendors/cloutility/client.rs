@@ -178,6 +178,9 @@ fn iso(t: Timestamp) -> String {
 /// Items per page asked for; the portal may cap it lower, which the paging copes with.
 const PAGE: usize = 500;
 
+/// A list that never ends (a portal that ignores `offset` and gives no `total`) stops here.
+const MAX_ITEMS: usize = 1_000_000;
+
 /// The Cloutility endpoints the exporter reads, over one target's [`ApiClient`].
 #[derive(Clone, Debug)]
 pub(super) struct Portal {
@@ -219,6 +222,15 @@ impl Portal {
             };
             if got == 0 || !more {
                 return Ok(items);
+            }
+            if items.len() >= MAX_ITEMS {
+                let endpoint = format!("GET {}", req.path);
+                return Err(ApiError::Decode {
+                    endpoint,
+                    detail: format!(
+                        "more than {MAX_ITEMS} items without an end; is `offset` ignored?"
+                    ),
+                });
             }
         }
     }

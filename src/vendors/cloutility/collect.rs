@@ -197,16 +197,14 @@ async fn node_facts(a: &Cloutility, c: &ConsumerRef, now: Timestamp) -> Collecte
 
 fn object(a: &Cloutility, c: &ConsumerRef, facts: &NodeFacts) -> Object {
     let first_job = a.cache().first_jobs.get(&c.id).copied();
-    let mut o = inventory::object(&ConsumerFacts {
+    inventory::object(&ConsumerFacts {
         id: c.id,
         consumer: &c.consumer,
         tenant: &c.tenant,
         node: facts.node.as_ref(),
         filespaces: &facts.filespaces,
         first_job,
-    });
-    o.name = c.name.to_string();
-    o
+    })
 }
 
 /// `completed` of the consumer's first job, asked once and remembered.
