@@ -392,10 +392,20 @@ impl TargetState {
     ) {
         for j in jobs.iter().filter(|j| j.result.is_finished()) {
             let t = j.time().unwrap_or(now);
-            if self.seen_jobs.insert(j.id.clone(), t).is_some() || !self.jobs_baselined {
+            let tenant = tenant_of(&j.object_id);
+            if !self.jobs_baselined {
+                // History present at the first refresh is not counted, but its series are
+                // created at 0 so that `increase()` sees the first new job of each.
+                view.jobs_total
+                    .entry((tenant.clone(), j.kind, j.result))
+                    .or_default();
+                view.transferred_total.entry((tenant, j.kind)).or_default();
+                self.seen_jobs.insert(j.id.clone(), t);
                 continue;
             }
-            let tenant = tenant_of(&j.object_id);
+            if self.seen_jobs.insert(j.id.clone(), t).is_some() {
+                continue;
+            }
             *view
                 .jobs_total
                 .entry((tenant.clone(), j.kind, j.result))
@@ -423,10 +433,11 @@ impl TargetState {
             if e.time > *last {
                 *last = e.time;
             }
+            let counter = view.audit_total.entry(key).or_default();
             if self.seen_audit.insert(e.id.clone(), e.time).is_some() || !self.audit_baselined {
                 continue;
             }
-            *view.audit_total.entry(key).or_default() += 1;
+            *counter += 1;
         }
         self.audit_baselined = true;
         let horizon = before(now, self.settings.lookback * 2);

@@ -88,8 +88,17 @@ fn history_present_at_first_refresh_is_not_counted_but_new_jobs_are_once() {
         Duration::from_secs(1),
     );
     assert!(v.up, "unsupported storage does not make the target down");
-    assert!(v.jobs_total.is_empty());
-    assert!(v.audit_total.is_empty());
+    assert_eq!(
+        v.jobs_total.values().sum::<u64>(),
+        0,
+        "history present at the first refresh is not counted"
+    );
+    assert_eq!(
+        v.jobs_total[&("T1".to_owned(), JobKind::Backup, JobResult::Success)],
+        0,
+        "but its series start at 0"
+    );
+    assert_eq!(v.audit_total[&("T1".to_owned(), AuditAction::Delete)], 0);
     assert_eq!(
         v.audit_last[&("T1".to_owned(), AuditAction::Delete)],
         ts(now - 30)
@@ -135,9 +144,10 @@ fn history_present_at_first_refresh_is_not_counted_but_new_jobs_are_once() {
         )],
         1
     );
-    assert!(
-        !v.jobs_total
-            .contains_key(&("T1".to_owned(), JobKind::Backup, JobResult::Success))
+    assert_eq!(
+        v.jobs_total[&("T1".to_owned(), JobKind::Backup, JobResult::Success)],
+        0,
+        "job 1 was history at the first refresh"
     );
     assert_eq!(v.transferred_total[&("T2".to_owned(), JobKind::Backup)], 7);
     assert_eq!(v.audit_total[&("T1".to_owned(), AuditAction::Delete)], 1);

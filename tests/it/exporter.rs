@@ -375,10 +375,15 @@ async fn metric_values_health_and_staleness() {
     );
     assert!(m.contains("web \\\"quoted\\\""), "label values are escaped");
     assert!(m.ends_with("# EOF\n"));
-    // History present at the first refresh is not counted.
+    // History present at the first refresh is not counted; its series start at 0 so that
+    // `increase()` sees the first new job or event.
     assert_eq!(
         value(&m, "backup_jobs_total", &[("result", "failed")]),
-        None
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&m, "backup_audit_events_total", &[("action", "delete")]),
+        Some(0.0)
     );
 
     // A job finishes and a new one appears: each counted once, however often it is seen.
