@@ -4,6 +4,7 @@ mod backupdr;
 mod cli;
 mod cloudsync;
 mod cloudtower;
+mod cloutility;
 mod common;
 mod dashboards;
 mod e2e;

@@ -1,19 +1,295 @@
-//! Cloutility (Safespring's portal over IBM Storage Protect).
+//! Cloutility: Safespring's (and other providers') portal in front of IBM Storage Protect.
+//!
+//! An object is a consumer (a "consumption unit", one backup node), its tenant the business
+//! unit that owns it. One refresh reads the business-unit tree, the consumers, and per
+//! consumer its latest daily report (warnings), jobs of the window and new audit entries,
+//! plus its node and filespaces (inventory and storage) when those are over half an hour
+//! old. The per-consumer requests run concurrently up to the target's
+//! `max_concurrent_requests`; what a refresh costs grows linearly with the consumers.
+//!
+//! Files: `client` (login and endpoints), `scope` (business units and consumers),
+//! `collect` (one refresh, one report period), `mapping` and `inventory` (wire → model),
+//! `wire` (the JSON), `sim` (the simulator).
 
+mod client;
+mod collect;
+mod inventory;
+mod mapping;
+mod scope;
 pub mod sim;
+mod wire;
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::{Adapter, AdapterContext};
+use async_trait::async_trait;
+use futures::{StreamExt, stream};
+use jiff::Timestamp;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use url::Url;
+
+use self::client::{OAuth, Portal};
+use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use crate::api::{ApiClient, ApiError, ClientSettings};
+use crate::clock::Clock;
 use crate::config::TargetSettings;
+use crate::model::{AuditEvent, Vendor};
+
+pub use mapping::WARNING_CATEGORIES;
 
 /// Vendor-specific target keys (contract §2).
 pub const KEYS: &[&str] = &["client_id", "origin", "username", "password", "bunits"];
 
-pub fn validate(_target: &TargetSettings) -> Vec<String> {
-    Vec::new()
+/// Problems with a Cloutility target's keys, one line each.
+pub fn validate(target: &TargetSettings) -> Vec<String> {
+    let raw = &target.raw;
+    let mut problems = Vec::new();
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if target.url.is_none() {
+        problems.push(
+            "`url` is required (the portal API root, e.g. https://portal-api.backup.sto2.safedc.net)"
+                .to_owned(),
+        );
+    }
+    if blank(&raw.client_id) {
+        problems.push("`client_id` is required (Settings → API access in the portal)".to_owned());
+    }
+    match raw.origin.as_deref().map(str::trim) {
+        None | Some("") => problems
+            .push("`origin` is required (the origin URL registered with the client id)".to_owned()),
+        Some(o) => {
+            let is_url = Url::parse(o).is_ok_and(|u| u.has_host());
+            if !is_url || HeaderValue::from_str(o).is_err() {
+                problems.push(format!(
+                    "`origin`: {o:?} is not a URL such as https://monitoring.example.com"
+                ));
+            }
+        }
+    }
+    if blank(&raw.username) {
+        problems.push("`username` is required".to_owned());
+    }
+    if let Err(e) = target.required_secret("password") {
+        problems.push(e);
+    }
+    if raw.bunits.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(
+            "`bunits`: list at least one business unit id, or leave it out for the whole tree"
+                .to_owned(),
+        );
+    }
+    problems
 }
 
-pub fn build(_target: &TargetSettings, _ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    Err("the cloutility adapter is being written".into())
+/// The API root: the portal documents paths as `/v1/...`, so a configured `.../v1` is
+/// dropped rather than doubled.
+fn api_root(url: &Url) -> Url {
+    let mut u = url.clone();
+    let path = u.path().trim_end_matches('/');
+    let path = path.strip_suffix("/v1").unwrap_or(path).to_owned();
+    u.set_path(&format!("{path}/"));
+    u
+}
+
+pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
+    let problems = validate(target);
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let raw = &target.raw;
+    let (Some(url), Some(client_id), Some(origin), Some(username)) =
+        (&target.url, &raw.client_id, &raw.origin, &raw.username)
+    else {
+        return Err("incomplete target (validate first)".to_owned());
+    };
+    let password = target.required_secret("password")?;
+    let mut headers = HeaderMap::new();
+    let origin = HeaderValue::from_str(origin.trim()).map_err(|e| format!("`origin`: {e}"))?;
+    headers.insert(ORIGIN, origin);
+    let mut settings = ClientSettings::new(Vendor::Cloutility, &target.name, api_root(url));
+    settings.request_timeout = target.timeout.min(Duration::from_secs(60));
+    settings.max_concurrent_requests = target.max_concurrent_requests;
+    settings.tls = target.tls.clone();
+    settings.proxy_url = target.proxy_url.clone();
+    settings.default_headers = headers;
+    let auth = OAuth::new(client_id.trim().to_owned(), username.clone(), password);
+    let client = ApiClient::new(
+        settings,
+        Some(Arc::new(auth)),
+        ctx.metrics.clone(),
+        client::error_message,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(Cloutility {
+        portal: Portal {
+            client: Arc::new(client),
+        },
+        bunits: raw.bunits.clone(),
+        concurrency: target.max_concurrent_requests.max(1),
+        clock: ctx.clock.clone(),
+        cache: Mutex::new(Cache::default()),
+    }))
+}
+
+/// One Cloutility target.
+#[derive(Debug)]
+pub struct Cloutility {
+    portal: Portal,
+    bunits: Option<Vec<u64>>,
+    concurrency: usize,
+    clock: Clock,
+    cache: Mutex<Cache>,
+}
+
+/// What is worth remembering between refreshes.
+#[derive(Debug, Default)]
+struct Cache {
+    /// `completed` of each consumer's first job: the earliest `startTime` the jobs endpoint
+    /// accepts. It does not change, so it is asked once per consumer.
+    first_jobs: HashMap<u64, Timestamp>,
+    /// Node warning type names by id, asked once.
+    warning_types: Option<Arc<HashMap<i64, String>>>,
+    /// Per consumer: the audit entries of the current window and the newest one's time, so
+    /// that a refresh asks only for what is new.
+    audit: HashMap<u64, AuditCursor>,
+    /// Per consumer: its node and filespaces, and when they were read.
+    nodes: HashMap<u64, (Timestamp, Arc<collect::NodeFacts>)>,
+}
+
+impl Cache {
+    /// Forgets consumers that are gone, so a long-running exporter does not grow.
+    fn keep_only(&mut self, ids: &HashSet<u64>) {
+        self.first_jobs.retain(|id, _| ids.contains(id));
+        self.audit.retain(|id, _| ids.contains(id));
+        self.nodes.retain(|id, _| ids.contains(id));
+    }
+}
+
+#[derive(Debug, Default)]
+struct AuditCursor {
+    newest: Option<Timestamp>,
+    events: HashMap<String, AuditEvent>,
+}
+
+impl Cloutility {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The consumers this target covers.
+    async fn consumers(&self) -> Result<Vec<scope::ConsumerRef>, VendorError> {
+        let tree = scope::tree(&self.portal, self.concurrency).await?;
+        let bunits = scope::select(&tree, self.bunits.as_deref())?;
+        scope::consumers(&self.portal, &tree, &bunits, self.concurrency).await
+    }
+}
+
+#[async_trait]
+impl Adapter for Cloutility {
+    async fn collect(&self, window: Window) -> Collection {
+        collect::refresh(self, window).await
+    }
+
+    async fn probe(&self) -> Result<String, VendorError> {
+        let version = self.portal.full_version().await?;
+        let me = self.portal.me().await?;
+        let tree = scope::tree(&self.portal, self.concurrency).await?;
+        let bunits = scope::select(&tree, self.bunits.as_deref())?;
+        let counts: Vec<Result<u64, ApiError>> = stream::iter(bunits.iter().copied())
+            .map(|b| self.portal.consumer_count(b))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut consumers = 0;
+        for c in counts {
+            consumers += c?;
+        }
+        let user = me
+            .user_name
+            .or(me.email)
+            .or(me.name)
+            .unwrap_or_else(|| "the API user".to_owned());
+        Ok(format!(
+            "Cloutility {version}, logged in as {user}: {} business units, {consumers} consumers",
+            bunits.len()
+        ))
+    }
+
+    async fn history(&self, period: Period) -> Result<History, VendorError> {
+        collect::history(self, period).await
+    }
+
+    async fn close(&self) {
+        self.portal.client.logout().await;
+    }
+}
+
+/// A copy of an error for each collector that failed for the same reason.
+fn replicate(e: &VendorError) -> VendorError {
+    match e {
+        VendorError::Api(a) => VendorError::Api(clone_api(a)),
+        VendorError::Unsupported(m) => VendorError::Unsupported(m.clone()),
+        VendorError::Invalid(m) => VendorError::Invalid(m.clone()),
+    }
+}
+
+/// `ApiError` is not `Clone` (it could one day carry a source); every variant today is
+/// plain data.
+fn clone_api(e: &ApiError) -> ApiError {
+    match e {
+        ApiError::Transport { endpoint, detail } => ApiError::Transport {
+            endpoint: endpoint.clone(),
+            detail: detail.clone(),
+        },
+        ApiError::Timeout { endpoint, seconds } => ApiError::Timeout {
+            endpoint: endpoint.clone(),
+            seconds: *seconds,
+        },
+        ApiError::Status {
+            endpoint,
+            status,
+            message,
+        } => ApiError::Status {
+            endpoint: endpoint.clone(),
+            status: *status,
+            message: message.clone(),
+        },
+        ApiError::LoginRefused {
+            endpoint,
+            status,
+            message,
+        } => ApiError::LoginRefused {
+            endpoint: endpoint.clone(),
+            status: *status,
+            message: message.clone(),
+        },
+        ApiError::Decode { endpoint, detail } => ApiError::Decode {
+            endpoint: endpoint.clone(),
+            detail: detail.clone(),
+        },
+        ApiError::Config(m) => ApiError::Config(m.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_root_drops_a_trailing_v1() {
+        let r = |s: &str| api_root(&Url::parse(s).unwrap()).to_string();
+        assert_eq!(
+            r("https://portal-api.example"),
+            "https://portal-api.example/"
+        );
+        assert_eq!(
+            r("https://portal-api.example/v1/"),
+            "https://portal-api.example/"
+        );
+        assert_eq!(
+            r("http://127.0.0.1:9/cloutility"),
+            "http://127.0.0.1:9/cloutility/"
+        );
+    }
 }

@@ -1,0 +1,356 @@
+//! One refresh and one report period: the per-consumer requests, run concurrently, and
+//! their answers gathered per collector.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use jiff::Timestamp;
+use reqwest::StatusCode;
+
+use super::inventory::{self, ConsumerFacts};
+use super::mapping;
+use super::scope::ConsumerRef;
+use super::{Cloutility, replicate, wire};
+use crate::clock;
+use crate::model::{AuditEvent, Job, Object, Storage, StoragePool, Warning};
+use crate::vendors::{Collected, Collection, History, Period, VendorError, Window};
+
+/// How far before a report period jobs are read at first, to find the last success
+/// before it; then further back a month at a time, down to the first job.
+const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
+const STEP_BACK: Duration = Duration::from_secs(30 * 86_400);
+
+/// A consumer's backup node and filespaces change slowly (the vendor notes suggest reading
+/// inventory every 15 to 60 minutes), so they are read again only when older than this;
+/// jobs, reports and audit logs are read on every refresh.
+const NODE_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// One consumer's part of a report period.
+type ConsumerHistory = (Object, Vec<Job>, Vec<AuditEvent>);
+
+/// A consumer's backup node (`None` before activation) and its filespaces.
+#[derive(Debug)]
+pub(super) struct NodeFacts {
+    node: Option<wire::Node>,
+    filespaces: Vec<wire::Filespace>,
+}
+
+/// What one consumer contributed to one refresh.
+struct Scan {
+    id: u64,
+    tenant: Arc<str>,
+    facts: Collected<(Object, Arc<NodeFacts>)>,
+    jobs: Collected<Vec<Job>>,
+    warnings: Collected<Vec<Warning>>,
+    audit: Collected<Vec<AuditEvent>>,
+}
+
+pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
+    let consumers = match a.consumers().await {
+        Ok(c) => c,
+        Err(e) => return Collection::failed(|| replicate(&e)),
+    };
+    a.cache()
+        .keep_only(&consumers.iter().map(|c| c.id).collect());
+    let types = warning_types(a).await;
+    let names = types.as_ref().map_or_else(|_| Arc::default(), Arc::clone);
+    // Indices rather than `&ConsumerRef` items: a closure taking a reference trips rustc's
+    // higher-ranked `Send` check inside `async_trait` (rust-lang/rust#110338).
+    let scans: Vec<Scan> = stream::iter(0..consumers.len())
+        .map(|i| scan(a, &consumers[i], window, &names))
+        .buffer_unordered(a.concurrency)
+        .collect()
+        .await;
+
+    let mut objects = Ok(Vec::with_capacity(scans.len()));
+    let mut jobs = Ok(Vec::new());
+    let mut warnings = Ok(Vec::new());
+    let mut audit = Ok(Vec::new());
+    let mut storage: Collected<Storage> = Ok(Storage::default());
+    let mut pools: HashMap<String, StoragePool> = HashMap::new();
+    let mut tenants: HashMap<Arc<str>, u64> = HashMap::new();
+    if let Err(e) = types {
+        warnings = Err(e);
+    }
+    for s in scans {
+        gather(&mut jobs, s.jobs);
+        gather(&mut warnings, s.warnings);
+        gather(&mut audit, s.audit);
+        match s.facts {
+            Ok((object, facts)) => {
+                if let Ok(st) = &mut storage {
+                    inventory::pools(facts.filespaces.iter(), &mut pools);
+                    if let Some(bytes) = inventory::stored_bytes(&facts.filespaces) {
+                        *tenants.entry(s.tenant.clone()).or_default() += bytes;
+                        st.objects.push((s.id.to_string(), bytes));
+                    }
+                }
+                gather(&mut objects, Ok(vec![object]));
+            }
+            // Stored bytes and the last-backup hint come from the filespaces: an object
+            // without them would silently lose those figures, so both collectors fail.
+            Err(e) => {
+                if storage.is_ok() {
+                    storage = Err(replicate(&e));
+                }
+                gather(&mut objects, Err(e));
+            }
+        }
+    }
+    if let Ok(st) = &mut storage {
+        let mut p: Vec<StoragePool> = pools.into_values().collect();
+        p.sort_by(|x, y| x.name.cmp(&y.name));
+        st.pools = p;
+        let mut t: Vec<(String, u64)> = tenants
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        t.sort();
+        st.tenants = t;
+        st.objects.sort();
+    }
+    if let Ok(o) = &mut objects {
+        o.sort_by_key(|o: &Object| o.id.parse::<u64>().unwrap_or(u64::MAX));
+    }
+    Collection {
+        inventory: objects,
+        jobs,
+        warnings,
+        audit,
+        storage,
+    }
+}
+
+/// Adds one consumer's answer to a collector's; the first error fails the collector.
+fn gather<T>(acc: &mut Collected<Vec<T>>, part: Collected<Vec<T>>) {
+    match (acc.as_mut(), part) {
+        (Ok(all), Ok(mut some)) => all.append(&mut some),
+        (Ok(_), Err(e)) => *acc = Err(e),
+        (Err(_), _) => {}
+    }
+}
+
+/// Warning type names by id, asked once. A portal without the lookup (404) leaves the
+/// names the reports embed.
+async fn warning_types(a: &Cloutility) -> Collected<Arc<HashMap<i64, String>>> {
+    if let Some(t) = a.cache().warning_types.clone() {
+        return Ok(t);
+    }
+    let types = match a.portal.warning_types().await {
+        Ok(t) => Arc::new(t),
+        Err(e) if e.is_not_found() => Arc::default(),
+        Err(e) => return Err(e.into()),
+    };
+    a.cache().warning_types = Some(types.clone());
+    Ok(types)
+}
+
+async fn scan(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    window: Window,
+    types: &HashMap<i64, String>,
+) -> Scan {
+    let (facts, report, jobs, audit) = futures::join!(
+        node_facts(a, c, window.now),
+        a.portal.latest_report(c.bunit, c.id),
+        jobs_between(a, c, window.since, window.now),
+        new_audit(a, c, window),
+    );
+    let id = c.id.to_string();
+    let warnings = report.map_err(VendorError::from).map(|r| {
+        r.map(|r| mapping::warnings(&r, types, &id, &c.tenant))
+            .unwrap_or_default()
+    });
+    Scan {
+        id: c.id,
+        tenant: c.tenant.clone(),
+        // After the jobs, so that the first job (for `history_start`) is known.
+        facts: facts.map(|f| (object(a, c, &f), f)),
+        jobs,
+        warnings,
+        audit,
+    }
+}
+
+/// The consumer's node and filespaces, read again once older than [`NODE_TTL`].
+async fn node_facts(a: &Cloutility, c: &ConsumerRef, now: Timestamp) -> Collected<Arc<NodeFacts>> {
+    if let Some((at, facts)) = a.cache().nodes.get(&c.id) {
+        let age = now.as_second() - at.as_second();
+        if (0..NODE_TTL.as_secs() as i64).contains(&age) {
+            return Ok(facts.clone());
+        }
+    }
+    let (node, filespaces) = futures::join!(
+        a.portal.node(c.bunit, c.id),
+        a.portal.filespaces(c.bunit, c.id),
+    );
+    let facts = Arc::new(NodeFacts {
+        node: node?,
+        filespaces: filespaces?,
+    });
+    a.cache().nodes.insert(c.id, (now, facts.clone()));
+    Ok(facts)
+}
+
+fn object(a: &Cloutility, c: &ConsumerRef, facts: &NodeFacts) -> Object {
+    let first_job = a.cache().first_jobs.get(&c.id).copied();
+    inventory::object(&ConsumerFacts {
+        id: c.id,
+        consumer: &c.consumer,
+        tenant: &c.tenant,
+        node: facts.node.as_ref(),
+        filespaces: &facts.filespaces,
+        first_job,
+    })
+}
+
+/// `completed` of the consumer's first job, asked once and remembered.
+async fn first_job(a: &Cloutility, c: &ConsumerRef) -> Collected<Option<Timestamp>> {
+    if let Some(t) = a.cache().first_jobs.get(&c.id) {
+        return Ok(Some(*t));
+    }
+    let first = a.portal.first_job(c.bunit, c.id).await?;
+    if let Some(t) = first {
+        a.cache().first_jobs.insert(c.id, t);
+    }
+    Ok(first)
+}
+
+/// The consumer's jobs between `from` and `to`, starting no earlier than the first job
+/// (the portal refuses an earlier start). Should the portal still refuse (its history was
+/// pruned, so the first job moved on), the first job is asked again and the call retried.
+async fn jobs_between(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    from: Timestamp,
+    to: Timestamp,
+) -> Collected<Vec<Job>> {
+    let Some(first) = first_job(a, c).await? else {
+        return Ok(Vec::new());
+    };
+    let start = from.max(first);
+    if start > to {
+        return Ok(Vec::new());
+    }
+    let wire_jobs = match a.portal.jobs(c.bunit, c.id, start, to).await {
+        Err(e) if e.status() == Some(StatusCode::BAD_REQUEST) => {
+            a.cache().first_jobs.remove(&c.id);
+            match first_job(a, c).await? {
+                Some(moved) if moved > start && moved <= to => {
+                    a.portal.jobs(c.bunit, c.id, moved, to).await?
+                }
+                _ => return Err(e.into()),
+            }
+        }
+        other => other?,
+    };
+    let id = c.id.to_string();
+    let mut seen = HashSet::new();
+    Ok(wire_jobs
+        .into_iter()
+        .filter_map(|j| mapping::job(j, &id))
+        .filter(|j| seen.insert(j.id.clone()))
+        .collect())
+}
+
+/// The consumer's audit entries in the window: those remembered from earlier refreshes,
+/// plus what is new since the newest one seen (asked from its time on; the entries at
+/// that very time come again and are recognised by id). The portal writes entries as
+/// things happen, so nothing new appears with an older time.
+async fn new_audit(a: &Cloutility, c: &ConsumerRef, window: Window) -> Collected<Vec<AuditEvent>> {
+    let newest = a.cache().audit.get(&c.id).and_then(|cur| cur.newest);
+    let from = newest.map_or(window.since, |n| n.max(window.since));
+    let fresh = a.portal.audit(c.bunit, c.id, from, window.now).await?;
+    let mut cache = a.cache();
+    let cursor = cache.audit.entry(c.id).or_default();
+    for w in fresh {
+        if let Some(e) = mapping::audit_event(w, &c.tenant, &c.name) {
+            cursor.newest = cursor.newest.max(Some(e.time));
+            cursor.events.insert(e.id.clone(), e);
+        }
+    }
+    cursor.events.retain(|_, e| e.time >= window.since);
+    let mut events: Vec<AuditEvent> = cursor
+        .events
+        .values()
+        .filter(|e| e.time <= window.now)
+        .cloned()
+        .collect();
+    events.sort_by(|x, y| x.time.cmp(&y.time).then_with(|| x.id.cmp(&y.id)));
+    Ok(events)
+}
+
+pub(super) async fn history(a: &Cloutility, period: Period) -> Result<History, VendorError> {
+    let consumers = a.consumers().await?;
+    let to = period.to.min(a.clock.now());
+    let parts: Vec<Collected<ConsumerHistory>> = stream::iter(0..consumers.len())
+        .map(|i| consumer_history(a, &consumers[i], period.from, to))
+        .buffer_unordered(a.concurrency)
+        .collect()
+        .await;
+    let mut h = History::default();
+    for p in parts {
+        let (o, j, e) = p?;
+        h.objects.push(o);
+        h.jobs.extend(j);
+        h.audit.extend(e);
+    }
+    h.objects
+        .sort_by_key(|o| o.id.parse::<u64>().unwrap_or(u64::MAX));
+    Ok(h)
+}
+
+async fn consumer_history(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    from: Timestamp,
+    to: Timestamp,
+) -> Collected<ConsumerHistory> {
+    let (facts, jobs, audit) = futures::join!(
+        node_facts(a, c, a.clock.now()),
+        jobs_with_prior_success(a, c, from, to),
+        a.portal.audit(c.bunit, c.id, from, to),
+    );
+    let facts = facts?;
+    let object = object(a, c, &facts);
+    let audit = audit?
+        .into_iter()
+        .filter_map(|w| mapping::audit_event(w, &c.tenant, &c.name))
+        .filter(|e| e.time >= from && e.time < to)
+        .collect();
+    Ok((object, jobs?, audit))
+}
+
+/// The jobs of `[from, to)` and enough before `from` to hold the newest success before it:
+/// a week first, then a month at a time back to the first job.
+async fn jobs_with_prior_success(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    from: Timestamp,
+    to: Timestamp,
+) -> Collected<Vec<Job>> {
+    let Some(first) = first_job(a, c).await? else {
+        return Ok(Vec::new());
+    };
+    let mut start = clock::before(from, BEFORE_PERIOD).max(first);
+    let mut jobs = jobs_between(a, c, start, to).await?;
+    let success_before = |jobs: &[Job]| {
+        jobs.iter().any(|j| {
+            j.kind.is_protection()
+                && j.result.is_success(false)
+                && j.time().is_some_and(|t| t < from)
+        })
+    };
+    while start > first && !success_before(&jobs) {
+        let earlier = clock::before(start, STEP_BACK).max(first);
+        let more = jobs_between(a, c, earlier, start).await?;
+        let known: HashSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        jobs.extend(more.into_iter().filter(|j| !known.contains(&j.id)));
+        start = earlier;
+    }
+    jobs.retain(|j| j.time().is_none_or(|t| t < to));
+    Ok(jobs)
+}
