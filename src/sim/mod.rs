@@ -59,10 +59,16 @@ pub type DemoTargets =
     fn(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<serde_json::Value>>;
 
 fn vendor_sims(ctx: &SimContext) -> Vec<(VendorSim, DemoTargets)> {
-    vec![(
-        crate::vendors::cloutility::sim::build(ctx),
-        crate::vendors::cloutility::sim::demo_targets as DemoTargets,
-    )]
+    vec![
+        (
+            crate::vendors::cloutility::sim::build(ctx),
+            crate::vendors::cloutility::sim::demo_targets as DemoTargets,
+        ),
+        (
+            crate::vendors::clumio::sim::build(ctx),
+            crate::vendors::clumio::sim::demo_targets as DemoTargets,
+        ),
+    ]
 }
 
 /// The whole simulator app: every vendor under its prefix plus `/-/faults`.

@@ -5,6 +5,7 @@
 //! and its simulator. Adding a vendor adds a folder and one arm to each `match` below.
 
 pub mod cloutility;
+pub mod clumio;
 pub mod lenient;
 
 use std::sync::Arc;
@@ -111,6 +112,7 @@ pub struct AdapterContext {
 pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
     match vendor {
         Vendor::Cloutility => cloutility::KEYS,
+        Vendor::Clumio => clumio::KEYS,
         _ => &[],
     }
 }
@@ -119,6 +121,7 @@ pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
 pub fn validate(target: &TargetSettings) -> Vec<String> {
     match target.vendor {
         Vendor::Cloutility => cloutility::validate(target),
+        Vendor::Clumio => clumio::validate(target),
         other => vec![format!("vendor {other} is not supported by this build yet")],
     }
 }
@@ -126,6 +129,7 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
     match target.vendor {
         Vendor::Cloutility => cloutility::build(target, ctx),
+        Vendor::Clumio => clumio::build(target, ctx),
         other => Err(format!("vendor {other} is not supported by this build yet")),
     }
 }

@@ -1,0 +1,921 @@
+//! The Clumio simulator, mounted under `/clumio`.
+//!
+//! It speaks what the adapter relies on, with Clumio's quirks:
+//! - `Authorization: Bearer <API token>`; tokens never expire by time, but the
+//!   `expire-tokens` fault invalidates them (401 with `error_code` 402, as Clumio answers),
+//!   and [`Simulator::register_token`] (or `POST /clumio/-/api-tokens`, simulator only)
+//!   issues a new one, as generating a token in the Clumio UI would;
+//! - `Accept: application/api.clumio.<resource>=v<N>+json` chooses the version per resource
+//!   (the `*` wildcard and `&`-joined lists too); no Accept means the latest version; a
+//!   version the resource does not have is refused with 406;
+//! - `X-Clumio-OrganizationalUnit-Context` scopes every list to that OU and its
+//!   descendants (absent or empty: the Global OU); an unknown OU is refused with 403;
+//! - HAL lists: `_embedded.items`, relative `_links` with `_next` absent on the last page,
+//!   `limit` (default 20, capped at 100) and 1-based `start`, `total_count`,
+//!   `total_pages_count`, and `filter_applied` with the system's own default window;
+//!   policies page with an opaque `start` token instead;
+//! - JSON `filter` with the documented fields and operators per endpoint (anything else
+//!   is a 400), including the six-month limit on task history;
+//! - the gateway's 100 requests per second per token, answered with 429 and `Retry-After`;
+//! - errors as `{"errors":[{"error_code":…,"error_message":…}]}`.
+
+pub mod data;
+mod query;
+mod render;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use url::Url;
+
+pub use self::data::World;
+use self::data::{Kind, OUS, subtree};
+use self::query::{Applied, Field, Query, alias, field, ignored};
+use crate::clock::Clock;
+use crate::model::Vendor;
+use crate::sim::tokens::TokenStore;
+use crate::sim::{SimContext, VendorSim, faults};
+
+/// The API token of the demo config; registered without expiry.
+pub const DEMO_TOKEN: &str =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjbHVtaW8tZGVtbyJ9.c2ltdWxhdG9yIGRlbW8";
+
+/// Clumio's gateway limit per organization (here: per token).
+pub const GATEWAY_LIMIT_PER_SECOND: usize = 100;
+
+/// Items per page of the policy list, which pages by token.
+const POLICY_PAGE: usize = 3;
+/// How far back `/tasks` reaches ("cannot exceed the last 6 months").
+const TASK_HISTORY_SECONDS: i64 = 183 * 86_400;
+/// The window a list without a time filter covers.
+const DEFAULT_WINDOW_SECONDS: i64 = 30 * 86_400;
+
+/// A request as the simulator saw it, for tests that check what the adapter sends.
+#[derive(Clone, Debug)]
+pub struct SeenRequest {
+    pub path: String,
+    pub accept: Option<String>,
+    pub ou_context: Option<String>,
+    pub query: Vec<(String, String)>,
+    pub status: u16,
+}
+
+impl SeenRequest {
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    world: World,
+    clock: Clock,
+    tokens: TokenStore,
+    seen: Mutex<VecDeque<SeenRequest>>,
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    throttled: Mutex<u64>,
+    /// The last few full listings, so that reading a long list page by page does not
+    /// rebuild it for every page. Keyed by everything but `start` and `limit`, and by the
+    /// clock, so a listing at a later time is built afresh.
+    listings: Mutex<VecDeque<(String, Listing)>>,
+}
+
+type Listing = Arc<(Vec<Value>, Applied)>;
+const CACHED_LISTINGS: usize = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    Ous,
+    Policies,
+    Datasources(Kind),
+    Backups(Kind),
+    Tasks,
+    Audit,
+    Alerts,
+}
+
+impl Endpoint {
+    /// The resource name in the Accept header, and its versions (the last is the latest).
+    fn resource(self) -> (&'static str, &'static [u32]) {
+        match self {
+            Endpoint::Ous => ("organizational-units", &[1, 2]),
+            Endpoint::Policies => ("policy-definitions", &[1]),
+            Endpoint::Datasources(Kind::Ebs) => ("aws-ebs-volumes", &[1]),
+            Endpoint::Datasources(Kind::Ec2) => ("aws-ec2-instances", &[1]),
+            Endpoint::Datasources(Kind::ProtectionGroup) => ("protection-groups", &[1]),
+            Endpoint::Datasources(Kind::Rds) => ("aws-rds-resources", &[1]),
+            Endpoint::Backups(Kind::Ebs) => ("backup-aws-ebs-volumes", &[1, 2]),
+            Endpoint::Backups(Kind::Ec2) => ("backup-aws-ec2-instances", &[1]),
+            Endpoint::Backups(Kind::ProtectionGroup) => ("backup-protection-groups", &[1]),
+            Endpoint::Backups(Kind::Rds) => ("backup-aws-rds-resources", &[1]),
+            Endpoint::Tasks => ("tasks", &[1]),
+            Endpoint::Audit => ("audit-trails", &[1]),
+            Endpoint::Alerts => ("individual-alerts", &[1]),
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Ous => "/organizational-units",
+            Endpoint::Policies => "/policies/definitions",
+            Endpoint::Datasources(Kind::Ebs) => "/datasources/aws/ebs-volumes",
+            Endpoint::Datasources(Kind::Ec2) => "/datasources/aws/ec2-instances",
+            Endpoint::Datasources(Kind::ProtectionGroup) => "/datasources/protection-groups",
+            Endpoint::Datasources(Kind::Rds) => "/datasources/aws/rds-resources",
+            Endpoint::Backups(Kind::Ebs) => "/backups/aws/ebs-volumes",
+            Endpoint::Backups(Kind::Ec2) => "/backups/aws/ec2-instances",
+            Endpoint::Backups(Kind::ProtectionGroup) => "/backups/protection-groups",
+            Endpoint::Backups(Kind::Rds) => "/backups/aws/rds-resources",
+            Endpoint::Tasks => "/tasks",
+            Endpoint::Audit => "/audit-trails",
+            Endpoint::Alerts => "/alerts/individual",
+        }
+    }
+
+    const ALL: [Endpoint; 13] = [
+        Endpoint::Ous,
+        Endpoint::Policies,
+        Endpoint::Datasources(Kind::Ebs),
+        Endpoint::Datasources(Kind::Ec2),
+        Endpoint::Datasources(Kind::ProtectionGroup),
+        Endpoint::Datasources(Kind::Rds),
+        Endpoint::Backups(Kind::Ebs),
+        Endpoint::Backups(Kind::Ec2),
+        Endpoint::Backups(Kind::ProtectionGroup),
+        Endpoint::Backups(Kind::Rds),
+        Endpoint::Tasks,
+        Endpoint::Audit,
+        Endpoint::Alerts,
+    ];
+}
+
+/// Clumio's error body.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let code = if status == StatusCode::UNAUTHORIZED {
+        // Clumio answers a bad token with HTTP 401 and error code 402.
+        402
+    } else {
+        status.as_u16()
+    };
+    (
+        status,
+        axum::Json(json!({ "errors": [{ "error_code": code, "error_message": message }] })),
+    )
+        .into_response()
+}
+
+/// A request refused before it reaches a list: rendered as Clumio's error body.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let mut r = error_response(self.status, &self.message);
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
+    }
+}
+
+/// What a request was admitted with.
+struct Admitted {
+    version: u32,
+    scope: Vec<&'static str>,
+    now: i64,
+    query: Query,
+}
+
+impl Simulator {
+    pub fn new(ctx: &SimContext) -> Simulator {
+        let tokens = TokenStore::new(Vendor::Clumio, ctx.clock.clone(), ctx.faults.clone());
+        tokens.insert(DEMO_TOKEN, "demo", None);
+        Simulator {
+            inner: Arc::new(Inner {
+                world: World::new(ctx.seed, ctx.objects, ctx.clock.now().as_second()),
+                clock: ctx.clock.clone(),
+                tokens,
+                seen: Mutex::new(VecDeque::new()),
+                recent: Mutex::new(HashMap::new()),
+                throttled: Mutex::new(0),
+                listings: Mutex::new(VecDeque::new()),
+            }),
+        }
+    }
+
+    pub fn world(&self) -> &World {
+        &self.inner.world
+    }
+
+    /// A new API token, valid until the next `expire-tokens` fault.
+    pub fn register_token(&self) -> String {
+        self.inner.tokens.issue("demo", None)
+    }
+
+    /// Requests seen so far (the newest 20 000).
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        let seen = self.inner.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.iter().cloned().collect()
+    }
+
+    /// How many requests the gateway limit refused.
+    pub fn throttled(&self) -> u64 {
+        *self
+            .inner
+            .throttled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Routes relative to `/clumio`.
+    pub fn router(&self) -> Router {
+        let mut r = Router::new();
+        for ep in Endpoint::ALL {
+            r = r.route(
+                ep.path(),
+                get(
+                    move |State(s): State<Arc<Inner>>,
+                          headers: HeaderMap,
+                          RawQuery(q): RawQuery| async move {
+                        s.serve(ep, &headers, q.as_deref())
+                    },
+                ),
+            );
+        }
+        r.route("/-/api-tokens", post(issue_token))
+            .with_state(self.inner.clone())
+    }
+
+    /// This simulator alone under `/clumio`, behind the shared fault layer: for tests that
+    /// need the simulator's handle.
+    pub fn app(&self, ctx: &SimContext) -> Router {
+        let layer = faults::FaultLayerState {
+            faults: ctx.faults.clone(),
+            vendor: Vendor::Clumio,
+            error: error_response,
+        };
+        Router::new().nest(
+            "/clumio",
+            self.router()
+                .layer(axum::middleware::from_fn_with_state(layer, faults::inject)),
+        )
+    }
+}
+
+async fn issue_token(State(s): State<Arc<Inner>>) -> Response {
+    let token = s.tokens.issue("demo", None);
+    (StatusCode::CREATED, axum::Json(json!({ "token": token }))).into_response()
+}
+
+impl Inner {
+    fn serve(&self, ep: Endpoint, headers: &HeaderMap, raw: Option<&str>) -> Response {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let response = match self.admit(ep, headers, raw) {
+            Ok(a) => self.list(ep, a),
+            Err(r) => r.into_response(),
+        };
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= 20_000 {
+            seen.pop_front();
+        }
+        seen.push_back(SeenRequest {
+            path: ep.path().to_owned(),
+            accept: header("accept"),
+            ou_context: header("x-clumio-organizationalunit-context"),
+            query: Query::parse(raw).pairs,
+            status: response.status().as_u16(),
+        });
+        response
+    }
+
+    fn admit(
+        &self,
+        ep: Endpoint,
+        headers: &HeaderMap,
+        raw: Option<&str>,
+    ) -> Result<Admitted, Refusal> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            });
+        let unauthorized = || Refusal::new(StatusCode::UNAUTHORIZED, "Unauthorized access");
+        let token = token.ok_or_else(unauthorized)?;
+        self.tokens.check(token).map_err(|_| unauthorized())?;
+        self.gateway_limit(token)?;
+        let version = accept_version(ep, headers.get(header::ACCEPT))?;
+        let context = headers
+            .get("x-clumio-organizationalunit-context")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(data::GLOBAL);
+        let scope = subtree(context);
+        if scope.is_empty() {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!("Organizational unit {context} does not exist or is not accessible"),
+            ));
+        }
+        Ok(Admitted {
+            version,
+            scope,
+            now: self.clock.now().as_second(),
+            query: Query::parse(raw),
+        })
+    }
+
+    fn gateway_limit(&self, token: &str) -> Result<(), Refusal> {
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = recent.entry(token.to_owned()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            q.pop_front();
+        }
+        if q.len() >= GATEWAY_LIMIT_PER_SECOND {
+            *self.throttled.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            return Err(Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded",
+            ));
+        }
+        q.push_back(now);
+        Ok(())
+    }
+
+    fn list(&self, ep: Endpoint, a: Admitted) -> Response {
+        if ep == Endpoint::Policies {
+            // Pages by token, not by number.
+            return self.policies(&a);
+        }
+        let paging = match query::paging(&a.query) {
+            Ok(p) => p,
+            Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
+        };
+        let mut params: Vec<&(String, String)> = a
+            .query
+            .pairs
+            .iter()
+            .filter(|(k, _)| k != "start" && k != "limit")
+            .collect();
+        params.sort();
+        let key = format!(
+            "{}|{:?}|{}|{}|{params:?}",
+            ep.path(),
+            a.scope,
+            a.version,
+            a.now
+        );
+        let listing = match self.cached(&key) {
+            Some(l) => l,
+            None => {
+                let built = match ep {
+                    Endpoint::Ous => self.ous(&a),
+                    Endpoint::Datasources(kind) => self.datasources(kind, &a),
+                    Endpoint::Backups(kind) => self.backups(kind, &a),
+                    Endpoint::Tasks => self.tasks(&a),
+                    Endpoint::Audit => self.audit(&a),
+                    Endpoint::Alerts => self.alerts(&a),
+                    Endpoint::Policies => Err("policies page by token".to_owned()),
+                };
+                match built {
+                    Ok(l) => self.remember(key, Arc::new(l)),
+                    Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
+                }
+            }
+        };
+        let (items, applied) = &*listing;
+        json_response(
+            ep,
+            a.version,
+            query::hal_page(ep.path(), &a.query, paging, items, applied),
+        )
+    }
+
+    fn cached(&self, key: &str) -> Option<Listing> {
+        let l = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+        l.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    fn remember(&self, key: String, listing: Listing) -> Listing {
+        let mut l = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+        if l.len() >= CACHED_LISTINGS {
+            l.pop_front();
+        }
+        l.push_back((key, listing.clone()));
+        listing
+    }
+
+    fn ous(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+        const FIELDS: &[Field] = &[
+            field("name", &["$eq", "$contains"]),
+            field("parent_id", &["$eq"]),
+        ];
+        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
+        let items = OUS
+            .iter()
+            .filter(|o| a.scope.contains(&o.id))
+            .map(render::ou)
+            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
+            .collect();
+        Ok((items, Applied::default()))
+    }
+
+    /// Policies page by an opaque token and take no `limit`.
+    fn policies(&self, a: &Admitted) -> Response {
+        const FIELDS: &[Field] = &[
+            field("name", &["$eq", "$begins_with"]),
+            field("operations.type", &["$in"]),
+            field("activation_status", &["$eq"]),
+        ];
+        let filter = match query::parse_filter(a.query.get("filter"), FIELDS) {
+            Ok(f) => f,
+            Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
+        };
+        let items: Vec<Value> = self
+            .world
+            .policies
+            .iter()
+            .map(|p| render::policy(p, a.now))
+            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
+            .collect();
+        let token = |page: usize| {
+            format!(
+                "{:016x}",
+                crate::sim::mix(self.world.seed, "policy-page", page as u64)
+            )
+        };
+        let pages = items.len().div_ceil(POLICY_PAGE).max(1);
+        let page = match a.query.get("start").filter(|s| !s.is_empty()) {
+            None => 0,
+            Some(t) => match (0..pages).find(|p| token(*p) == t) {
+                Some(p) => p,
+                None => return error_response(StatusCode::BAD_REQUEST, "Invalid page token"),
+            },
+        };
+        let slice: Vec<Value> = items
+            .iter()
+            .skip(page * POLICY_PAGE)
+            .take(POLICY_PAGE)
+            .cloned()
+            .collect();
+        let with_filter = |start: &str| {
+            let mut s = url::form_urlencoded::Serializer::new(String::new());
+            s.append_pair("start", start);
+            if let Some(f) = a.query.get("filter") {
+                s.append_pair("filter", f);
+            }
+            json!({ "href": format!("/policies/definitions?{}", s.finish()), "type": "get", "templated": false })
+        };
+        let mut links = json!({ "_self": { "href": "/policies/definitions", "type": "get", "templated": false } });
+        if page + 1 < pages {
+            links["_next"] = with_filter(&token(page + 1));
+        }
+        let body = json!({
+            "_embedded": { "items": slice },
+            "_links": links,
+            "current_count": slice.len(),
+            "start": token(page),
+        });
+        json_response(Endpoint::Policies, a.version, body)
+    }
+
+    fn datasources(&self, kind: Kind, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+        const COMMON: &[Field] = &[
+            field("name", &["$eq", "$contains"]),
+            field("protection_status", &["$eq", "$in"]),
+            alias(
+                "protection_info.policy_id",
+                &["$eq"],
+                "protection_info.policy_id",
+            ),
+            field("is_deleted", &["$eq", "$in"]),
+            field("environment_id", &["$eq"]),
+            field("account_native_id", &["$eq"]),
+            field("volume_native_id", &["$eq", "$contains"]),
+            field("instance_native_id", &["$eq", "$contains"]),
+            field("aws_region", &["$eq"]),
+            alias("availability_zone", &["$eq"], "aws_az"),
+            alias(
+                "backup_status",
+                &["$in"],
+                "backup_status_info.backup_status",
+            ),
+            ignored("deactivated", &["$eq"]),
+            field("tags.id", &["$all"]),
+            field("organizational_unit_id", &["$in"]),
+        ];
+        let filter = query::parse_filter(a.query.get("filter"), COMMON)?;
+        let lookback = match a.query.get("lookback_days") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<i64>()
+                    .map_err(|_| format!("Invalid value for lookback_days: {v:?}"))?,
+            ),
+        };
+        let items = self
+            .world
+            .assets
+            .iter()
+            .filter(|x| x.kind == kind && a.scope.contains(&x.ou))
+            .map(|x| {
+                let latest = self.world.backups(x, a.now).first().map(|b| b.start);
+                render::datasource(&self.world, x, a.now, lookback, latest)
+            })
+            .filter(|v| query::matches(v, &filter, COMMON, &[]))
+            .collect();
+        // The EBS volume list has no `filter_applied`; the others echo it.
+        let applied = Applied {
+            filter: (kind != Kind::Ebs).then(|| query::applied(&filter, &[])),
+            sort: None,
+        };
+        Ok((items, applied))
+    }
+
+    fn backups(&self, kind: Kind, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+        let id_field = match kind {
+            Kind::Ebs => "volume_id",
+            Kind::Ec2 => "instance_id",
+            Kind::ProtectionGroup => "protection_group_id",
+            Kind::Rds => "resource_id",
+        };
+        let fields = [
+            Field {
+                name: id_field,
+                ops: &["$eq"],
+                // RDS backups name their resource `database_id`.
+                path: Some(if kind == Kind::Rds {
+                    "database_id"
+                } else {
+                    id_field
+                }),
+            },
+            field("start_timestamp", &["$lte", "$gt"]),
+        ];
+        let filter = query::parse_filter(a.query.get("filter"), &fields)?;
+        let sort = a.query.get("sort").unwrap_or("-start_timestamp");
+        let ascending = match sort {
+            "start_timestamp" => true,
+            "-start_timestamp" => false,
+            other => return Err(format!("Invalid sort field: {other:?}")),
+        };
+        let only = query::operand(&filter, id_field, "$eq").and_then(Value::as_str);
+        let mut backups: Vec<data::Backup> = self
+            .world
+            .listed_assets()
+            .filter(|x| {
+                x.kind == kind && a.scope.contains(&x.ou) && only.is_none_or(|id| id == x.id)
+            })
+            .flat_map(|x| self.world.backups(x, a.now))
+            .collect();
+        backups.sort_by(|x, y| {
+            if ascending {
+                x.start.cmp(&y.start)
+            } else {
+                y.start.cmp(&x.start)
+            }
+        });
+        let items = backups
+            .iter()
+            .map(|b| render::backup(&self.world, b, a.version))
+            .filter(|v| query::matches(v, &filter, &fields, &[]))
+            .collect();
+        Ok((
+            items,
+            Applied {
+                filter: Some(query::applied(&filter, &[])),
+                sort: Some(sort.to_owned()),
+            },
+        ))
+    }
+
+    fn tasks(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+        const FIELDS: &[Field] = &[
+            field("primary_entity.value", &["$contains"]),
+            field("primary_entity.id", &["$contains", "$eq"]),
+            field("created_timestamp", &["$lte", "$gte"]),
+            field("type", &["$in"]),
+            field("category", &["$in"]),
+            field("genre", &["$in"]),
+            field("status", &["$in"]),
+            field("id", &["$in"]),
+        ];
+        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
+        let gte = query::time_operand(&filter, "created_timestamp", "$gte")?;
+        let lte = query::time_operand(&filter, "created_timestamp", "$lte")?;
+        if gte.is_some_and(|t| t < a.now - TASK_HISTORY_SECONDS) {
+            return Err("created_timestamp filter cannot exceed the last 6 months".into());
+        }
+        let from = gte.unwrap_or(a.now - DEFAULT_WINDOW_SECONDS);
+        let to = lte.unwrap_or(a.now);
+        let system = [(
+            "created_timestamp",
+            "$gte",
+            Value::String(render::iso(from)),
+        )];
+        let items = self
+            .world
+            .tasks(from, to, a.now)
+            .iter()
+            .filter(|t| a.scope.contains(&self.world.task_ou(t)))
+            .map(|t| render::task(&self.world, t))
+            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
+            .collect();
+        Ok((
+            items,
+            Applied {
+                filter: Some(query::applied(&filter, &system)),
+                sort: None,
+            },
+        ))
+    }
+
+    fn audit(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+        const FIELDS: &[Field] = &[
+            field("start_timestamp", &["$gte", "$lt", "$eq"]),
+            field("category", &["$in"]),
+            field("action", &["$in"]),
+            field("status", &["$in"]),
+            field("user_email", &["$in"]),
+            field("ip_address", &["$eq"]),
+            field("primary_entity.id", &["$in"]),
+            field("primary_entity.type", &["$eq"]),
+            field("primary_entity.value", &["$in"]),
+            field("parent_entity.type", &["$in"]),
+            field("parent_entity.value", &["$in"]),
+            field("parent_entity.id", &["$in"]),
+            ignored("organizational_unit_id", &["$eq"]),
+        ];
+        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
+        // `$eq` is "this many seconds back from now" and takes precedence.
+        let relative = query::operand(&filter, "start_timestamp", "$eq")
+            .map(|v| v.as_i64().ok_or("start_timestamp $eq takes seconds"))
+            .transpose()?;
+        let (from, to) = match relative {
+            Some(secs) => (a.now - secs, a.now + 1),
+            None => (
+                query::time_operand(&filter, "start_timestamp", "$gte")?
+                    .unwrap_or(a.now - DEFAULT_WINDOW_SECONDS),
+                query::time_operand(&filter, "start_timestamp", "$lt")?.unwrap_or(a.now + 1),
+            ),
+        };
+        let skip: &[(&str, &str)] = &[
+            ("start_timestamp", "$eq"),
+            ("start_timestamp", "$gte"),
+            ("start_timestamp", "$lt"),
+        ];
+        let items = self
+            .world
+            .audit(from, to, a.now)
+            .iter()
+            .filter(|e| a.scope.contains(&e.ou))
+            .map(|e| render::audit(&self.world, e))
+            .filter(|v| query::matches(v, &filter, FIELDS, skip))
+            .collect();
+        let system = [("start_timestamp", "$gte", Value::String(render::iso(from)))];
+        Ok((
+            items,
+            Applied {
+                filter: Some(query::applied(&filter, &system)),
+                sort: None,
+            },
+        ))
+    }
+
+    fn alerts(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+        const FIELDS: &[Field] = &[
+            field("type", &["$in"]),
+            field("status", &["$in"]),
+            field("severity", &["$in"]),
+            field("raised_timestamp", &["$lte", "$gte"]),
+            field("updated_timestamp", &["$lte", "$gte"]),
+            field("cleared_timestamp", &["$lte", "$gte"]),
+            field("consolidated_alert_id", &["$eq"]),
+            field("primary_entity.id", &["$eq"]),
+            field("primary_entity.type", &["$eq"]),
+            field("primary_entity.value", &["$contains"]),
+        ];
+        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
+        let sort = a.query.get("sort").unwrap_or("-raised_timestamp");
+        let key = sort.trim_start_matches('-');
+        if !matches!(
+            key,
+            "raised_timestamp" | "updated_timestamp" | "cleared_timestamp"
+        ) {
+            return Err(format!("Invalid sort field: {sort:?}"));
+        }
+        let mut items: Vec<Value> = self
+            .world
+            .alerts()
+            .iter()
+            .filter(|x| a.scope.contains(&x.ou))
+            .map(|x| render::alert(&self.world, x))
+            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
+            .collect();
+        items.sort_by(|x, y| {
+            let o = x[key].as_str().cmp(&y[key].as_str());
+            if sort.starts_with('-') {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+        Ok((
+            items,
+            Applied {
+                filter: Some(query::applied(&filter, &[])),
+                sort: Some(sort.to_owned()),
+            },
+        ))
+    }
+}
+
+/// The version the Accept header asks of `ep`'s resource: `application/api.clumio.<spec>+json`
+/// where spec is `name=vN` pairs joined by `&`, `*` naming every resource. No Clumio media
+/// type means the latest version.
+fn accept_version(ep: Endpoint, accept: Option<&HeaderValue>) -> Result<u32, Refusal> {
+    let (resource, versions) = ep.resource();
+    let latest = *versions.last().unwrap_or(&1);
+    let not_acceptable = |msg: String| Refusal::new(StatusCode::NOT_ACCEPTABLE, msg);
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return Ok(latest);
+    };
+    let Some(spec) = accept
+        .split(',')
+        .map(|m| m.split(';').next().unwrap_or("").trim())
+        .find_map(|m| m.strip_prefix("application/api.clumio."))
+    else {
+        return Ok(latest);
+    };
+    let spec = spec
+        .strip_suffix("+json")
+        .ok_or_else(|| not_acceptable(format!("Unsupported media type in Accept: {accept}")))?;
+    let mut chosen = None;
+    let mut wildcard = None;
+    for part in spec.split('&') {
+        let (name, version) = part
+            .split_once('=')
+            .ok_or_else(|| not_acceptable(format!("Malformed version in Accept: {part:?}")))?;
+        let v = version
+            .strip_prefix('v')
+            .and_then(|n| n.parse::<u32>().ok())
+            .ok_or_else(|| not_acceptable(format!("Malformed version in Accept: {part:?}")))?;
+        match name {
+            "*" => wildcard = Some(v),
+            n if n == resource => chosen = Some(v),
+            _ => {}
+        }
+    }
+    let Some(v) = chosen.or(wildcard) else {
+        return Ok(latest);
+    };
+    if versions.contains(&v) {
+        Ok(v)
+    } else {
+        Err(not_acceptable(format!(
+            "Version v{v} of resource {resource} is not supported"
+        )))
+    }
+}
+
+fn json_response(ep: Endpoint, version: u32, body: Value) -> Response {
+    let (resource, _) = ep.resource();
+    let mut r = axum::Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "application/api.clumio.{resource}=v{version}+json"
+    )) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+pub fn build(ctx: &SimContext) -> VendorSim {
+    VendorSim {
+        vendor: Vendor::Clumio,
+        router: Simulator::new(ctx).router(),
+        error: error_response,
+    }
+}
+
+/// Two targets: the whole organization, and the Finance OU through the context header.
+pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value>> {
+    let token_file = secrets_dir.join("clumio-token");
+    std::fs::write(&token_file, format!("{DEMO_TOKEN}\n"))?;
+    let url = base.as_str().trim_end_matches('/');
+    Ok(vec![
+        json!({
+            "name": "clumio-demo",
+            "vendor": "clumio",
+            "url": url,
+            "token_file": token_file,
+        }),
+        json!({
+            "name": "clumio-demo-finance",
+            "vendor": "clumio",
+            "url": url,
+            "token_file": token_file,
+            "organizational_unit": data::FINANCE,
+        }),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(ep: Endpoint, v: &str) -> Result<u32, u16> {
+        accept_version(ep, Some(&HeaderValue::from_str(v).unwrap())).map_err(|r| r.status.as_u16())
+    }
+
+    #[test]
+    fn accept_chooses_the_version_per_resource() {
+        let ebs = Endpoint::Backups(Kind::Ebs);
+        assert_eq!(
+            accept(ebs, "application/api.clumio.backup-aws-ebs-volumes=v1+json"),
+            Ok(1)
+        );
+        assert_eq!(
+            accept(ebs, "application/api.clumio.backup-aws-ebs-volumes=v2+json"),
+            Ok(2)
+        );
+        assert_eq!(accept(ebs, "application/api.clumio.*=v1+json"), Ok(1));
+        assert_eq!(
+            accept(
+                ebs,
+                "application/api.clumio.*=v1&backup-aws-ebs-volumes=v2+json"
+            ),
+            Ok(2)
+        );
+        assert_eq!(accept(ebs, "application/api.clumio.tasks=v1+json"), Ok(2));
+        assert_eq!(accept(ebs, "application/json"), Ok(2));
+        assert_eq!(accept_version(ebs, None).ok(), Some(2));
+        assert_eq!(
+            accept(Endpoint::Tasks, "application/api.clumio.tasks=v3+json"),
+            Err(406)
+        );
+        assert_eq!(
+            accept(Endpoint::Tasks, "application/api.clumio.*=v2+json"),
+            Err(406)
+        );
+        assert_eq!(
+            accept(Endpoint::Tasks, "application/api.clumio.tasks+json"),
+            Err(406)
+        );
+        assert_eq!(
+            accept(Endpoint::Tasks, "application/api.clumio.tasks=v1"),
+            Err(406)
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_use_clumio_shape_and_401_says_402() {
+        let body = |r: Response| async move {
+            let b = axum::body::to_bytes(r.into_body(), 10_000).await.unwrap();
+            serde_json::from_slice::<Value>(&b).unwrap()
+        };
+        let r = error_response(StatusCode::UNAUTHORIZED, "Unauthorized access");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            body(r).await,
+            json!({"errors": [{"error_code": 402, "error_message": "Unauthorized access"}]})
+        );
+        let r = error_response(StatusCode::SERVICE_UNAVAILABLE, "down");
+        assert_eq!(body(r).await["errors"][0]["error_code"], 503);
+    }
+}
