@@ -4,8 +4,18 @@
 //! ([`model`]) → scheduler state → metrics and reports. Only `vendors` knows a vendor.
 
 pub mod api;
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
+pub mod exporter;
+pub mod fleet;
+pub mod fsutil;
+pub mod metrics;
 pub mod model;
+pub mod scheduler;
+pub mod server;
 pub mod sim;
+pub mod state;
 pub mod vendors;
+pub mod web;

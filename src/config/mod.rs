@@ -145,7 +145,7 @@ pub struct RawTarget {
 }
 
 /// Keys every target may have, whatever its vendor.
-const COMMON_KEYS: &[&str] = &[
+pub const COMMON_KEYS: &[&str] = &[
     "name",
     "vendor",
     "url",

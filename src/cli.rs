@@ -1,0 +1,108 @@
+//! The command line (contract §1). Every flag that takes a value may also come from a
+//! `BACKUP_EXPORTER_*` environment variable; secrets never come from flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backup-exporter",
+    version,
+    about = "Prometheus exporter and compliance reporter for backups on several platforms"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "BACKUP_EXPORTER_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter).
+    #[arg(
+        long,
+        global = true,
+        default_value = "info",
+        env = "BACKUP_EXPORTER_LOG_LEVEL"
+    )]
+    pub log_level: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scrape every configured target on its interval and serve /metrics.
+    Serve(ServeArgs),
+    /// Validate the config; with --online also log in to every target.
+    Check(CheckArgs),
+    /// Serve every vendor simulator on one port and print a config pointing at it.
+    Simulate(SimulateArgs),
+    /// Simulators and exporter in one process on loopback: live metrics with no account.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Config file (YAML).
+    #[arg(long, env = "BACKUP_EXPORTER_CONFIG")]
+    pub config: PathBuf,
+    /// Address to listen on; overrides `listen` in the config.
+    #[arg(long, env = "BACKUP_EXPORTER_LISTEN")]
+    pub listen: Option<String>,
+    /// exporter-toolkit web config (TLS, basic auth).
+    #[arg(long, env = "BACKUP_EXPORTER_WEB_CONFIG")]
+    pub web_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, env = "BACKUP_EXPORTER_CONFIG")]
+    pub config: PathBuf,
+    /// Also log in to every target and say what would be scraped.
+    #[arg(long)]
+    pub online: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[arg(
+        long,
+        default_value = "127.0.0.1:9988",
+        env = "BACKUP_EXPORTER_SIM_LISTEN"
+    )]
+    pub listen: String,
+    /// Write the config for `serve` here (secrets in files beside it) instead of stdout.
+    #[arg(long, env = "BACKUP_EXPORTER_SIM_CONFIG_OUT")]
+    pub config_out: Option<PathBuf>,
+    /// Objects per vendor.
+    #[arg(long, default_value_t = 50, env = "BACKUP_EXPORTER_SIM_OBJECTS")]
+    pub objects: usize,
+    #[arg(long, default_value_t = 42, env = "BACKUP_EXPORTER_SIM_SEED")]
+    pub seed: u64,
+    /// A fault to switch on: [VENDOR:]KIND[=VALUE], e.g. `cloutility:5xx=0.2`, `latency=200ms`.
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the exporter listens (the simulators take a free loopback port).
+    #[arg(long, default_value = "127.0.0.1:9987", env = "BACKUP_EXPORTER_LISTEN")]
+    pub listen: String,
+}

@@ -1,0 +1,36 @@
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::ServeArgs;
+use crate::clock::Clock;
+use crate::config::{DEFAULT_PORT, Settings};
+use crate::exporter::Exporter;
+use crate::web::WebConfig;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(&args.config)?;
+    let web = args
+        .web_config
+        .as_deref()
+        .map(WebConfig::load)
+        .transpose()?;
+    let listen = args
+        .listen
+        .or_else(|| settings.listen.clone())
+        .unwrap_or_else(|| format!("0.0.0.0:{DEFAULT_PORT}"));
+    let exporter = Exporter::start(&settings, &listen, Clock::system(), web.clone())
+        .await
+        .context("starting the exporter")?;
+    tracing::info!(
+        addr = %exporter.addr,
+        scheme = exporter.scheme,
+        targets = settings.targets.len(),
+        client_certificates = ?web.as_ref().and_then(|w| w.tls()).map(|t| t.client_auth()),
+        basic_auth_users = web.as_ref().and_then(|w| w.basic_auth()).map_or(0, |a| a.user_count()),
+        "serving /metrics"
+    );
+    super::shutdown_signal().await;
+    exporter.stop().await;
+    Ok(ExitCode::SUCCESS)
+}

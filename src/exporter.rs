@@ -1,0 +1,243 @@
+//! The exporter as a value: targets' refresh loops plus the HTTP server, started together
+//! and stopped together. `serve`, `demo` and the tests all run it through this.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::api::ApiMetrics;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::fleet::Fleet;
+use crate::metrics::Metrics;
+use crate::scheduler::Scheduler;
+use crate::server::{AppState, app};
+use crate::vendors::{Adapter, AdapterContext, build};
+use crate::web::{ServerTls, WebConfig};
+
+/// How often certificate, key and client CA files are checked for a rotation.
+const TLS_RELOAD_EVERY: Duration = Duration::from_secs(10);
+/// How long open connections may finish their requests after a stop.
+const DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Target(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Exporter {
+    pub addr: SocketAddr,
+    /// `https` when the web config enables TLS, else `http`.
+    pub scheme: &'static str,
+    pub fleet: Arc<Fleet>,
+    pub metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    scheduler: Option<Scheduler>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Exporter {
+    pub async fn start(
+        settings: &Settings,
+        listen: &str,
+        clock: Clock,
+        web: Option<WebConfig>,
+    ) -> Result<Self, StartError> {
+        let api = ApiMetrics::default();
+        let ctx = AdapterContext {
+            metrics: api.clone(),
+            clock: clock.clone(),
+        };
+        let adapters = settings
+            .targets
+            .iter()
+            .map(|t| build(t, &ctx).map_err(|e| format!("{}: {e}", t.describe())))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::Target)?;
+        Self::start_with(settings, adapters, api, listen, clock, web).await
+    }
+
+    /// Starts with adapters built by the caller (`adapters[i]` serves `settings.targets[i]`).
+    /// With a web config, its TLS, basic auth, headers and rate limit apply to every route.
+    pub async fn start_with(
+        settings: &Settings,
+        adapters: Vec<Arc<dyn Adapter>>,
+        api: ApiMetrics,
+        listen: &str,
+        clock: Clock,
+        web: Option<WebConfig>,
+    ) -> Result<Self, StartError> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: listen.to_owned(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: listen.to_owned(),
+            source,
+        })?;
+        let fleet = Arc::new(Fleet::new(&settings.targets));
+        let metrics = Arc::new(Metrics::new(fleet.clone(), clock.clone(), api));
+        let shutdown = CancellationToken::new();
+        let mut router = app(AppState {
+            metrics: metrics.clone(),
+            fleet: fleet.clone(),
+            clock: clock.clone(),
+        });
+        if let Some(w) = &web {
+            router = w.apply(router);
+        }
+        let tls = web.as_ref().and_then(|w| w.tls().cloned());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            None => serve_plain(listener, router, shutdown.clone()),
+            Some(tls) => {
+                let http2 = web.as_ref().is_some_and(WebConfig::http2);
+                let server = serve_tls(listener, router, &tls, http2, shutdown.clone()).map_err(
+                    |source| StartError::Listen {
+                        addr: listen.to_owned(),
+                        source,
+                    },
+                )?;
+                if tls.watches_files() {
+                    tokio::spawn(reload_tls(tls, shutdown.clone()));
+                }
+                server
+            }
+        };
+        // Started once the server is set up, so a failure above leaves nothing running.
+        let scheduler = Scheduler::start(
+            &settings.targets,
+            adapters,
+            &settings.compliance,
+            fleet.clone(),
+            clock.clone(),
+            shutdown.clone(),
+        );
+        Ok(Exporter {
+            addr,
+            scheme,
+            fleet,
+            metrics,
+            shutdown,
+            scheduler: Some(scheduler),
+            server: Some(server),
+        })
+    }
+
+    /// Stops refreshing, closes vendor sessions and the server; bounded so that a vendor
+    /// that hangs on logout cannot hold the process.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        let scheduler = self.scheduler.take();
+        let server = self.server.take();
+        let _ = tokio::time::timeout(Duration::from_secs(10), async move {
+            if let Some(s) = scheduler {
+                s.join().await;
+            }
+            if let Some(s) = server {
+                let _ = s.await;
+            }
+        })
+        .await;
+    }
+
+    /// Waits until every target's first refresh has finished (or `limit` passes).
+    pub async fn wait_ready(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if self.fleet.ready() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.fleet.ready()
+    }
+}
+
+fn serve_plain(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let r = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    })
+}
+
+fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    tls: &ServerTls,
+    http2: bool,
+    stop: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let handle = axum_server::Handle::new();
+    let mut server =
+        axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, tls.rustls_config())?
+            .handle(handle.clone())
+            // A refused client certificate shows up here and nowhere else.
+            .accept_error_handler(|peer, e| {
+                tracing::debug!(peer = ?peer, error = %e, "TLS connection refused");
+            });
+    if !http2 {
+        server = server.http1_only();
+    }
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        handle.graceful_shutdown(Some(DRAIN));
+    });
+    Ok(tokio::spawn(async move {
+        if let Err(e) = server.serve(router.into_make_service()).await {
+            tracing::error!(error = %e, "HTTPS server failed");
+        }
+    }))
+}
+
+/// Picks up rotated certificates. A broken rotation is logged once per distinct problem
+/// and the current certificate keeps being served.
+async fn reload_tls(tls: Arc<ServerTls>, stop: CancellationToken) {
+    let mut last_problem: Option<String> = None;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(TLS_RELOAD_EVERY) => {}
+        }
+        let t = tls.clone();
+        match tokio::task::spawn_blocking(move || t.reload_if_changed()).await {
+            Ok(Ok(true)) => {
+                tracing::info!("TLS certificate files changed; new connections use them");
+                last_problem = None;
+            }
+            Ok(Ok(false)) => last_problem = None,
+            Ok(Err(p)) => {
+                let p = p.to_string();
+                if last_problem.as_ref() != Some(&p) {
+                    tracing::warn!(problem = %p, "web config: keeping the current TLS certificate");
+                    last_problem = Some(p);
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

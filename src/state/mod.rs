@@ -1,0 +1,442 @@
+//! What the exporter knows about one target, refresh after refresh.
+//!
+//! [`TargetState`] is owned by the target's refresh loop and is the only mutable thing: it
+//! keeps the last good data of each collector, the job and audit counters, and the ids it has
+//! already counted. After every refresh it produces a [`TargetView`], an immutable value that
+//! `/metrics`, the landing page and readiness read without any lock held across I/O.
+
+pub mod derive;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::clock::{before, seconds_between};
+use crate::config::{Compliance, Subject, TargetSettings};
+use crate::model::{
+    AuditAction, AuditEvent, Job, JobKind, JobResult, Object, Severity, Storage, StoragePool,
+    Vendor, Warning,
+};
+use crate::vendors::{Collected, Collection, VendorError};
+
+pub use derive::{ObjectFacts, facts_by_object};
+
+/// The five collectors of contract §4 (`collector` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CollectorKind {
+    Inventory,
+    Jobs,
+    Warnings,
+    Audit,
+    Storage,
+}
+
+impl CollectorKind {
+    pub const ALL: [CollectorKind; 5] = [
+        CollectorKind::Inventory,
+        CollectorKind::Jobs,
+        CollectorKind::Warnings,
+        CollectorKind::Audit,
+        CollectorKind::Storage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectorKind::Inventory => "inventory",
+            CollectorKind::Jobs => "jobs",
+            CollectorKind::Warnings => "warnings",
+            CollectorKind::Audit => "audit",
+            CollectorKind::Storage => "storage",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CollectorStatus {
+    /// No refresh has finished yet.
+    #[default]
+    Pending,
+    Ok,
+    Failed,
+    /// The vendor (or its release) cannot provide this; not an error.
+    Unsupported,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CollectorHealth {
+    pub status: CollectorStatus,
+    pub last_attempt: Option<Timestamp>,
+    /// When the data now served was fetched.
+    pub last_success: Option<Timestamp>,
+    pub last_duration: Duration,
+    pub last_error: Option<String>,
+}
+
+impl CollectorHealth {
+    /// Whether the data last fetched may still be served at `now`.
+    pub fn is_servable(&self, now: Timestamp, max_stale: Duration) -> bool {
+        match self.last_success {
+            Some(t) => seconds_between(t, now) <= max_stale.as_secs_f64(),
+            None => false,
+        }
+    }
+}
+
+/// One object as `/metrics` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectView {
+    pub object: Object,
+    pub rpo: Duration,
+    /// `None` until a jobs refresh has succeeded.
+    pub facts: Option<ObjectFacts>,
+}
+
+/// Label values of the tenant-level series.
+pub type TenantKindResult = (String, JobKind, JobResult);
+
+/// An immutable picture of one target after a refresh.
+#[derive(Clone, Debug)]
+pub struct TargetView {
+    pub name: String,
+    pub vendor: Vendor,
+    pub interval: Duration,
+    pub max_stale: Duration,
+    /// The first refresh has finished (successfully or not).
+    pub refreshed: bool,
+    /// The last refresh succeeded for every collector the vendor supports.
+    pub up: bool,
+    pub last_refresh: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub collectors: [CollectorHealth; 5],
+    pub objects: Vec<ObjectView>,
+    pub jobs_window: BTreeMap<TenantKindResult, u64>,
+    pub jobs_running: BTreeMap<(String, JobKind), u64>,
+    pub jobs_total: BTreeMap<TenantKindResult, u64>,
+    pub transferred_total: BTreeMap<(String, JobKind), u64>,
+    pub warnings: BTreeMap<(String, Severity, String), u64>,
+    pub audit_total: BTreeMap<(String, AuditAction), u64>,
+    pub audit_last: BTreeMap<(String, AuditAction), Timestamp>,
+    pub pools: Vec<StoragePool>,
+    pub tenant_stored: BTreeMap<String, u64>,
+}
+
+impl TargetView {
+    /// The view of a target that has not been refreshed yet.
+    pub fn pending(t: &TargetSettings) -> Self {
+        TargetView {
+            name: t.name.clone(),
+            vendor: t.vendor,
+            interval: t.interval,
+            max_stale: t.max_stale,
+            refreshed: false,
+            up: false,
+            last_refresh: None,
+            last_error: None,
+            collectors: Default::default(),
+            objects: Vec::new(),
+            jobs_window: BTreeMap::new(),
+            jobs_running: BTreeMap::new(),
+            jobs_total: BTreeMap::new(),
+            transferred_total: BTreeMap::new(),
+            warnings: BTreeMap::new(),
+            audit_total: BTreeMap::new(),
+            audit_last: BTreeMap::new(),
+            pools: Vec::new(),
+            tenant_stored: BTreeMap::new(),
+        }
+    }
+
+    pub fn collector(&self, c: CollectorKind) -> &CollectorHealth {
+        &self.collectors[c.index()]
+    }
+
+    /// Whether a collector's data may be served at `now` (younger than `max_stale`).
+    pub fn servable(&self, c: CollectorKind, now: Timestamp) -> bool {
+        self.collector(c).is_servable(now, self.max_stale)
+    }
+}
+
+/// Tenant label for data whose object the inventory does not know.
+pub const UNKNOWN_TENANT: &str = "unknown";
+
+/// The mutable side, owned by one refresh loop.
+#[derive(Debug)]
+pub struct TargetState {
+    settings: TargetSettings,
+    compliance: Compliance,
+    view: TargetView,
+    inventory: Vec<Object>,
+    jobs: Vec<Job>,
+    warnings: Vec<Warning>,
+    storage: Storage,
+    /// Finished job ids already counted (or present at the first refresh), with the time
+    /// that lets them be forgotten once they cannot reappear.
+    seen_jobs: HashMap<String, Timestamp>,
+    jobs_baselined: bool,
+    seen_audit: HashMap<String, Timestamp>,
+    audit_baselined: bool,
+    /// Newest success ever seen per object, so that a success older than the lookback is not
+    /// forgotten while the exporter runs.
+    known_success: HashMap<String, Timestamp>,
+}
+
+impl TargetState {
+    pub fn new(settings: TargetSettings, compliance: Compliance) -> Self {
+        TargetState {
+            view: TargetView::pending(&settings),
+            settings,
+            compliance,
+            inventory: Vec::new(),
+            jobs: Vec::new(),
+            warnings: Vec::new(),
+            storage: Storage::default(),
+            seen_jobs: HashMap::new(),
+            jobs_baselined: false,
+            seen_audit: HashMap::new(),
+            audit_baselined: false,
+            known_success: HashMap::new(),
+        }
+    }
+
+    pub fn view(&self) -> &TargetView {
+        &self.view
+    }
+
+    /// Folds one refresh in and returns the new view.
+    pub fn apply(&mut self, c: Collection, now: Timestamp, took: Duration) -> TargetView {
+        let mut errors: Vec<String> = Vec::new();
+        let mut all_ok = true;
+        let mut record =
+            |view: &mut TargetView, kind: CollectorKind, r: Result<(), &VendorError>| {
+                let h = &mut view.collectors[kind.index()];
+                h.last_attempt = Some(now);
+                h.last_duration = took;
+                match r {
+                    Ok(()) => {
+                        h.status = CollectorStatus::Ok;
+                        h.last_success = Some(now);
+                        h.last_error = None;
+                    }
+                    Err(VendorError::Unsupported(why)) => {
+                        h.status = CollectorStatus::Unsupported;
+                        h.last_error = Some(why.clone());
+                    }
+                    Err(e) => {
+                        h.status = CollectorStatus::Failed;
+                        let msg = e.to_string();
+                        errors.push(format!("{}: {msg}", kind.as_str()));
+                        h.last_error = Some(msg);
+                        all_ok = false;
+                    }
+                }
+            };
+
+        let mut view = std::mem::replace(&mut self.view, TargetView::pending(&self.settings));
+        let Collection {
+            inventory,
+            jobs,
+            warnings,
+            audit,
+            storage,
+        } = c;
+        record(&mut view, CollectorKind::Inventory, status(&inventory));
+        record(&mut view, CollectorKind::Jobs, status(&jobs));
+        record(&mut view, CollectorKind::Warnings, status(&warnings));
+        record(&mut view, CollectorKind::Audit, status(&audit));
+        record(&mut view, CollectorKind::Storage, status(&storage));
+
+        if let Ok(objects) = inventory {
+            self.inventory = objects;
+        }
+        // Taken out for the duration so that the id → tenant map can borrow it while the
+        // counters (in `self`) are updated.
+        let inventory = std::mem::take(&mut self.inventory);
+        let tenants: HashMap<&str, &str> = inventory
+            .iter()
+            .map(|o| (o.id.as_str(), o.tenant.as_str()))
+            .collect();
+        let tenant_of = |id: &str| -> String {
+            tenants
+                .get(id)
+                .map(|t| (*t).to_owned())
+                .unwrap_or_else(|| UNKNOWN_TENANT.to_owned())
+        };
+
+        if let Ok(jobs) = jobs {
+            self.count_new_jobs(&jobs, &mut view, &tenant_of, now);
+            self.jobs = jobs;
+        }
+        if let Ok(w) = warnings {
+            self.warnings = w;
+        }
+        if let Ok(events) = audit {
+            self.count_new_audit(&events, &mut view, now);
+        }
+        if let Ok(s) = storage {
+            self.storage = s;
+        }
+
+        // Everything below is recomputed from the last good data of each collector.
+        let since = before(now, self.settings.lookback);
+        view.jobs_window.clear();
+        view.jobs_running.clear();
+        for j in &self.jobs {
+            let tenant = tenant_of(&j.object_id);
+            if j.result == JobResult::Running {
+                *view.jobs_running.entry((tenant, j.kind)).or_default() += 1;
+            } else if j.time().is_some_and(|t| t >= since && t <= now) {
+                *view
+                    .jobs_window
+                    .entry((tenant, j.kind, j.result))
+                    .or_default() += 1;
+            }
+        }
+
+        let jobs_known = view.collector(CollectorKind::Jobs).last_success.is_some();
+        let facts = facts_by_object(&self.jobs, self.compliance.strict_warnings);
+        let stored: HashMap<&str, u64> = self
+            .storage
+            .objects
+            .iter()
+            .map(|(id, b)| (id.as_str(), *b))
+            .collect();
+        let mut objects = Vec::with_capacity(inventory.len());
+        for o in &inventory {
+            let mut object = o.clone();
+            if let Some(b) = stored.get(o.id.as_str()) {
+                object.stored_bytes = Some(*b);
+            }
+            let facts = jobs_known.then(|| {
+                let mut f = facts.get(o.id.as_str()).cloned().unwrap_or_default();
+                let remembered = self.known_success.get(&o.id).copied();
+                let best = [f.last_success, o.last_success_hint, remembered]
+                    .into_iter()
+                    .flatten()
+                    .max();
+                if let Some(t) = best {
+                    self.known_success.insert(o.id.clone(), t);
+                }
+                f.last_success = best;
+                f
+            });
+            let rpo = self.compliance.rpo_for(&Subject {
+                vendor: self.settings.vendor,
+                target: &self.settings.name,
+                object: o,
+            });
+            objects.push(ObjectView { object, rpo, facts });
+        }
+        objects.sort_by(|a, b| a.object.id.cmp(&b.object.id));
+        // Objects that left the inventory must not keep a remembered success forever.
+        if self.known_success.len() > objects.len() * 2 + 16 {
+            let ids: std::collections::HashSet<&str> =
+                objects.iter().map(|o| o.object.id.as_str()).collect();
+            self.known_success.retain(|k, _| ids.contains(k.as_str()));
+        }
+        view.objects = objects;
+
+        view.warnings.clear();
+        for w in &self.warnings {
+            let tenant = if w.tenant.is_empty() {
+                w.object_id
+                    .as_deref()
+                    .map(&tenant_of)
+                    .unwrap_or_else(|| UNKNOWN_TENANT.to_owned())
+            } else {
+                w.tenant.clone()
+            };
+            *view
+                .warnings
+                .entry((tenant, w.severity, w.category.clone()))
+                .or_default() += 1;
+        }
+
+        view.pools = self.storage.pools.clone();
+        view.tenant_stored.clear();
+        if self.storage.tenants.is_empty() {
+            for o in &view.objects {
+                if let Some(b) = o.object.stored_bytes {
+                    *view
+                        .tenant_stored
+                        .entry(o.object.tenant.clone())
+                        .or_default() += b;
+                }
+            }
+        } else {
+            for (t, b) in &self.storage.tenants {
+                *view.tenant_stored.entry(t.clone()).or_default() += *b;
+            }
+        }
+
+        drop(tenants);
+        self.inventory = inventory;
+        view.refreshed = true;
+        view.up = all_ok;
+        view.last_refresh = Some(now);
+        view.last_error = (!errors.is_empty()).then(|| errors.join("; "));
+        self.view = view.clone();
+        view
+    }
+
+    fn count_new_jobs(
+        &mut self,
+        jobs: &[Job],
+        view: &mut TargetView,
+        tenant_of: &dyn Fn(&str) -> String,
+        now: Timestamp,
+    ) {
+        for j in jobs.iter().filter(|j| j.result.is_finished()) {
+            let t = j.time().unwrap_or(now);
+            if self.seen_jobs.insert(j.id.clone(), t).is_some() || !self.jobs_baselined {
+                continue;
+            }
+            let tenant = tenant_of(&j.object_id);
+            *view
+                .jobs_total
+                .entry((tenant.clone(), j.kind, j.result))
+                .or_default() += 1;
+            let bytes = view.transferred_total.entry((tenant, j.kind)).or_default();
+            *bytes += j.transferred_bytes.unwrap_or(0);
+        }
+        self.jobs_baselined = true;
+        // A job older than twice the lookback cannot come back in a window; forget it.
+        let horizon = before(now, self.settings.lookback * 2);
+        self.seen_jobs.retain(|_, t| *t >= horizon);
+    }
+
+    fn count_new_audit(&mut self, events: &[AuditEvent], view: &mut TargetView, now: Timestamp) {
+        for e in events {
+            let key = (
+                if e.tenant.is_empty() {
+                    UNKNOWN_TENANT.to_owned()
+                } else {
+                    e.tenant.clone()
+                },
+                e.action,
+            );
+            let last = view.audit_last.entry(key.clone()).or_insert(e.time);
+            if e.time > *last {
+                *last = e.time;
+            }
+            if self.seen_audit.insert(e.id.clone(), e.time).is_some() || !self.audit_baselined {
+                continue;
+            }
+            *view.audit_total.entry(key).or_default() += 1;
+        }
+        self.audit_baselined = true;
+        let horizon = before(now, self.settings.lookback * 2);
+        self.seen_audit.retain(|_, t| *t >= horizon);
+    }
+}
+
+fn status<T>(r: &Collected<T>) -> Result<(), &VendorError> {
+    r.as_ref().map(|_| ())
+}
+
+#[cfg(test)]
+mod tests;

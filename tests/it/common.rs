@@ -1,0 +1,147 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Fetches a URL's body as text.
+pub async fn get(url: &str) -> (u16, String) {
+    backup_exporter::api::install_crypto_provider();
+    let r = reqwest::get(url).await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+/// The samples of an OpenMetrics text, keyed by `name{labels}` as written.
+pub fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The value of the one sample whose name is `name` and whose labels include all `labels`.
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut found = None;
+    for (k, v) in samples(text) {
+        let (n, rest) = k.split_once('{').unwrap_or((k.as_str(), "}"));
+        if n != name {
+            continue;
+        }
+        if labels
+            .iter()
+            .all(|(lk, lv)| rest.contains(&format!("{lk}=\"{lv}\"")))
+        {
+            assert!(
+                found.is_none(),
+                "more than one sample matches {name} {labels:?}"
+            );
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// Metric family names declared by `# TYPE` lines, with the sample names they produce.
+pub fn families(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| {
+            let (name, ty) = l.split_once(' ')?;
+            Some((name.to_owned(), ty.to_owned()))
+        })
+        .collect()
+}
+
+/// The exposed name of a family: counters gain `_total`, info metrics `_info`.
+pub fn exposed_names(text: &str) -> Vec<String> {
+    families(text)
+        .into_iter()
+        .map(|(n, ty)| match ty.as_str() {
+            "counter" => format!("{n}_total"),
+            "info" => format!("{n}_info"),
+            _ => n,
+        })
+        .collect()
+}
+
+/// Converts OpenMetrics text to the classic text format that `promtool check metrics`
+/// reads (contract §4): drop `# UNIT` and `# EOF`, counters' HELP/TYPE take the `_total`
+/// name, `info` becomes a gauge named `_info`.
+pub fn openmetrics_to_classic(text: &str) -> String {
+    let fams = families(text);
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("# UNIT") || line == "# EOF" {
+            continue;
+        }
+        if let Some(rest) = line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+        {
+            let kind = &line[..7];
+            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            let ty = fams.get(name).map(String::as_str).unwrap_or("");
+            let (name, tail) = match (ty, kind) {
+                ("counter", _) => (format!("{name}_total"), tail.to_owned()),
+                ("info", "# TYPE ") => (format!("{name}_info"), "gauge".to_owned()),
+                ("info", _) => (format!("{name}_info"), tail.to_owned()),
+                ("unknown", "# TYPE ") => (name.to_owned(), "untyped".to_owned()),
+                _ => (name.to_owned(), tail.to_owned()),
+            };
+            out.push_str(&format!("{kind}{name} {tail}\n"));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether a tool is on PATH. In CI a missing tool is a failure, never a skip.
+pub fn require_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is required in CI (install Debian's prometheus packages; .ci/run does)"
+        );
+        eprintln!("SKIPPED: {tool} not installed (CI installs it)");
+    }
+    found
+}
+
+/// Runs `promtool check metrics` on classic text; returns (exit code, output).
+pub fn promtool_check_metrics(classic: &str) -> (i32, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(classic.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
