@@ -75,7 +75,13 @@ async fn throttling_waits_for_retry_after_and_then_succeeds() {
         let adapter = adapter.clone();
         async move { adapter.probe().await }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Lift the throttle once the adapter has been refused (and is waiting out Retry-After).
+    for _ in 0..200 {
+        if env.requests_code("429") >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     fault(&env, "clumio:clear");
     let line = probe
         .await
@@ -165,25 +171,4 @@ async fn the_client_rate_limit_keeps_under_the_gateway_limit() {
         elapsed.as_secs_f64() >= floor * 0.95,
         "{n} requests in {elapsed:?}: faster than {rate}/s"
     );
-}
-
-#[tokio::test]
-async fn the_simulated_gateway_refuses_bursts_over_100_per_second() {
-    let env = Env::start(20).await;
-    let http = reqwest::Client::new();
-    let url = format!("{}/alerts/individual", env.url);
-    let sends = (0..150).map(|_| {
-        http.get(&url)
-            .bearer_auth(backup_exporter::vendors::clumio::sim::DEMO_TOKEN)
-            .send()
-    });
-    let responses = futures::future::join_all(sends).await;
-    let throttled: Vec<_> = responses
-        .into_iter()
-        .map(|r| r.unwrap())
-        .filter(|r| r.status() == 429)
-        .collect();
-    assert!(throttled.len() >= 50, "{} refused", throttled.len());
-    assert_eq!(throttled[0].headers()["retry-after"], "1");
-    assert_eq!(env.sim.throttled() as usize, throttled.len());
 }

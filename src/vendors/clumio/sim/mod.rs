@@ -19,7 +19,9 @@
 //! - the gateway's 100 requests per second per token, answered with 429 and `Retry-After`;
 //! - errors as `{"errors":[{"error_code":…,"error_message":…}]}`.
 
+mod accept;
 pub mod data;
+mod lists;
 mod query;
 mod render;
 
@@ -37,8 +39,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 pub use self::data::World;
-use self::data::{Kind, OUS, subtree};
-use self::query::{Applied, Field, Query, alias, field, ignored};
+use self::data::{Kind, subtree};
+use self::query::{Applied, Query};
 use crate::clock::Clock;
 use crate::model::Vendor;
 use crate::sim::tokens::TokenStore;
@@ -336,7 +338,7 @@ impl Inner {
         let token = token.ok_or_else(unauthorized)?;
         self.tokens.check(token).map_err(|_| unauthorized())?;
         self.gateway_limit(token)?;
-        let version = accept_version(ep, headers.get(header::ACCEPT))?;
+        let version = accept::version(ep, headers.get(header::ACCEPT))?;
         let context = headers
             .get("x-clumio-organizationalunit-context")
             .and_then(|v| v.to_str().ok())
@@ -441,377 +443,6 @@ impl Inner {
         l.push_back((key, listing.clone()));
         listing
     }
-
-    fn ous(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
-        const FIELDS: &[Field] = &[
-            field("name", &["$eq", "$contains"]),
-            field("parent_id", &["$eq"]),
-        ];
-        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
-        let items = OUS
-            .iter()
-            .filter(|o| a.scope.contains(&o.id))
-            .map(render::ou)
-            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
-            .collect();
-        Ok((items, Applied::default()))
-    }
-
-    /// Policies page by an opaque token and take no `limit`.
-    fn policies(&self, a: &Admitted) -> Response {
-        const FIELDS: &[Field] = &[
-            field("name", &["$eq", "$begins_with"]),
-            field("operations.type", &["$in"]),
-            field("activation_status", &["$eq"]),
-        ];
-        let filter = match query::parse_filter(a.query.get("filter"), FIELDS) {
-            Ok(f) => f,
-            Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
-        };
-        let items: Vec<Value> = self
-            .world
-            .policies
-            .iter()
-            .map(|p| render::policy(p, a.now))
-            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
-            .collect();
-        let token = |page: usize| {
-            format!(
-                "{:016x}",
-                crate::sim::mix(self.world.seed, "policy-page", page as u64)
-            )
-        };
-        let pages = items.len().div_ceil(POLICY_PAGE).max(1);
-        let page = match a.query.get("start").filter(|s| !s.is_empty()) {
-            None => 0,
-            Some(t) => match (0..pages).find(|p| token(*p) == t) {
-                Some(p) => p,
-                None => return error_response(StatusCode::BAD_REQUEST, "Invalid page token"),
-            },
-        };
-        let slice: Vec<Value> = items
-            .iter()
-            .skip(page * POLICY_PAGE)
-            .take(POLICY_PAGE)
-            .cloned()
-            .collect();
-        let with_filter = |start: &str| {
-            let mut s = url::form_urlencoded::Serializer::new(String::new());
-            s.append_pair("start", start);
-            if let Some(f) = a.query.get("filter") {
-                s.append_pair("filter", f);
-            }
-            json!({ "href": format!("/policies/definitions?{}", s.finish()), "type": "get", "templated": false })
-        };
-        let mut links = json!({ "_self": { "href": "/policies/definitions", "type": "get", "templated": false } });
-        if page + 1 < pages {
-            links["_next"] = with_filter(&token(page + 1));
-        }
-        let body = json!({
-            "_embedded": { "items": slice },
-            "_links": links,
-            "current_count": slice.len(),
-            "start": token(page),
-        });
-        json_response(Endpoint::Policies, a.version, body)
-    }
-
-    fn datasources(&self, kind: Kind, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
-        const COMMON: &[Field] = &[
-            field("name", &["$eq", "$contains"]),
-            field("protection_status", &["$eq", "$in"]),
-            alias(
-                "protection_info.policy_id",
-                &["$eq"],
-                "protection_info.policy_id",
-            ),
-            field("is_deleted", &["$eq", "$in"]),
-            field("environment_id", &["$eq"]),
-            field("account_native_id", &["$eq"]),
-            field("volume_native_id", &["$eq", "$contains"]),
-            field("instance_native_id", &["$eq", "$contains"]),
-            field("aws_region", &["$eq"]),
-            alias("availability_zone", &["$eq"], "aws_az"),
-            alias(
-                "backup_status",
-                &["$in"],
-                "backup_status_info.backup_status",
-            ),
-            ignored("deactivated", &["$eq"]),
-            field("tags.id", &["$all"]),
-            field("organizational_unit_id", &["$in"]),
-        ];
-        let filter = query::parse_filter(a.query.get("filter"), COMMON)?;
-        let lookback = match a.query.get("lookback_days") {
-            None => None,
-            Some(v) => Some(
-                v.parse::<i64>()
-                    .map_err(|_| format!("Invalid value for lookback_days: {v:?}"))?,
-            ),
-        };
-        let items = self
-            .world
-            .assets
-            .iter()
-            .filter(|x| x.kind == kind && a.scope.contains(&x.ou))
-            .map(|x| {
-                let latest = self.world.backups(x, a.now).first().map(|b| b.start);
-                render::datasource(&self.world, x, a.now, lookback, latest)
-            })
-            .filter(|v| query::matches(v, &filter, COMMON, &[]))
-            .collect();
-        // The EBS volume list has no `filter_applied`; the others echo it.
-        let applied = Applied {
-            filter: (kind != Kind::Ebs).then(|| query::applied(&filter, &[])),
-            sort: None,
-        };
-        Ok((items, applied))
-    }
-
-    fn backups(&self, kind: Kind, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
-        let id_field = match kind {
-            Kind::Ebs => "volume_id",
-            Kind::Ec2 => "instance_id",
-            Kind::ProtectionGroup => "protection_group_id",
-            Kind::Rds => "resource_id",
-        };
-        let fields = [
-            Field {
-                name: id_field,
-                ops: &["$eq"],
-                // RDS backups name their resource `database_id`.
-                path: Some(if kind == Kind::Rds {
-                    "database_id"
-                } else {
-                    id_field
-                }),
-            },
-            field("start_timestamp", &["$lte", "$gt"]),
-        ];
-        let filter = query::parse_filter(a.query.get("filter"), &fields)?;
-        let sort = a.query.get("sort").unwrap_or("-start_timestamp");
-        let ascending = match sort {
-            "start_timestamp" => true,
-            "-start_timestamp" => false,
-            other => return Err(format!("Invalid sort field: {other:?}")),
-        };
-        let only = query::operand(&filter, id_field, "$eq").and_then(Value::as_str);
-        let mut backups: Vec<data::Backup> = self
-            .world
-            .listed_assets()
-            .filter(|x| {
-                x.kind == kind && a.scope.contains(&x.ou) && only.is_none_or(|id| id == x.id)
-            })
-            .flat_map(|x| self.world.backups(x, a.now))
-            .collect();
-        backups.sort_by(|x, y| {
-            if ascending {
-                x.start.cmp(&y.start)
-            } else {
-                y.start.cmp(&x.start)
-            }
-        });
-        let items = backups
-            .iter()
-            .map(|b| render::backup(&self.world, b, a.version))
-            .filter(|v| query::matches(v, &filter, &fields, &[]))
-            .collect();
-        Ok((
-            items,
-            Applied {
-                filter: Some(query::applied(&filter, &[])),
-                sort: Some(sort.to_owned()),
-            },
-        ))
-    }
-
-    fn tasks(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
-        const FIELDS: &[Field] = &[
-            field("primary_entity.value", &["$contains"]),
-            field("primary_entity.id", &["$contains", "$eq"]),
-            field("created_timestamp", &["$lte", "$gte"]),
-            field("type", &["$in"]),
-            field("category", &["$in"]),
-            field("genre", &["$in"]),
-            field("status", &["$in"]),
-            field("id", &["$in"]),
-        ];
-        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
-        let gte = query::time_operand(&filter, "created_timestamp", "$gte")?;
-        let lte = query::time_operand(&filter, "created_timestamp", "$lte")?;
-        if gte.is_some_and(|t| t < a.now - TASK_HISTORY_SECONDS) {
-            return Err("created_timestamp filter cannot exceed the last 6 months".into());
-        }
-        let from = gte.unwrap_or(a.now - DEFAULT_WINDOW_SECONDS);
-        let to = lte.unwrap_or(a.now);
-        let system = [(
-            "created_timestamp",
-            "$gte",
-            Value::String(render::iso(from)),
-        )];
-        let items = self
-            .world
-            .tasks(from, to, a.now)
-            .iter()
-            .filter(|t| a.scope.contains(&self.world.task_ou(t)))
-            .map(|t| render::task(&self.world, t))
-            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
-            .collect();
-        Ok((
-            items,
-            Applied {
-                filter: Some(query::applied(&filter, &system)),
-                sort: None,
-            },
-        ))
-    }
-
-    fn audit(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
-        const FIELDS: &[Field] = &[
-            field("start_timestamp", &["$gte", "$lt", "$eq"]),
-            field("category", &["$in"]),
-            field("action", &["$in"]),
-            field("status", &["$in"]),
-            field("user_email", &["$in"]),
-            field("ip_address", &["$eq"]),
-            field("primary_entity.id", &["$in"]),
-            field("primary_entity.type", &["$eq"]),
-            field("primary_entity.value", &["$in"]),
-            field("parent_entity.type", &["$in"]),
-            field("parent_entity.value", &["$in"]),
-            field("parent_entity.id", &["$in"]),
-            ignored("organizational_unit_id", &["$eq"]),
-        ];
-        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
-        // `$eq` is "this many seconds back from now" and takes precedence.
-        let relative = query::operand(&filter, "start_timestamp", "$eq")
-            .map(|v| v.as_i64().ok_or("start_timestamp $eq takes seconds"))
-            .transpose()?;
-        let (from, to) = match relative {
-            Some(secs) => (a.now - secs, a.now + 1),
-            None => (
-                query::time_operand(&filter, "start_timestamp", "$gte")?
-                    .unwrap_or(a.now - DEFAULT_WINDOW_SECONDS),
-                query::time_operand(&filter, "start_timestamp", "$lt")?.unwrap_or(a.now + 1),
-            ),
-        };
-        let skip: &[(&str, &str)] = &[
-            ("start_timestamp", "$eq"),
-            ("start_timestamp", "$gte"),
-            ("start_timestamp", "$lt"),
-        ];
-        let items = self
-            .world
-            .audit(from, to, a.now)
-            .iter()
-            .filter(|e| a.scope.contains(&e.ou))
-            .map(|e| render::audit(&self.world, e))
-            .filter(|v| query::matches(v, &filter, FIELDS, skip))
-            .collect();
-        let system = [("start_timestamp", "$gte", Value::String(render::iso(from)))];
-        Ok((
-            items,
-            Applied {
-                filter: Some(query::applied(&filter, &system)),
-                sort: None,
-            },
-        ))
-    }
-
-    fn alerts(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
-        const FIELDS: &[Field] = &[
-            field("type", &["$in"]),
-            field("status", &["$in"]),
-            field("severity", &["$in"]),
-            field("raised_timestamp", &["$lte", "$gte"]),
-            field("updated_timestamp", &["$lte", "$gte"]),
-            field("cleared_timestamp", &["$lte", "$gte"]),
-            field("consolidated_alert_id", &["$eq"]),
-            field("primary_entity.id", &["$eq"]),
-            field("primary_entity.type", &["$eq"]),
-            field("primary_entity.value", &["$contains"]),
-        ];
-        let filter = query::parse_filter(a.query.get("filter"), FIELDS)?;
-        let sort = a.query.get("sort").unwrap_or("-raised_timestamp");
-        let key = sort.trim_start_matches('-');
-        if !matches!(
-            key,
-            "raised_timestamp" | "updated_timestamp" | "cleared_timestamp"
-        ) {
-            return Err(format!("Invalid sort field: {sort:?}"));
-        }
-        let mut items: Vec<Value> = self
-            .world
-            .alerts()
-            .iter()
-            .filter(|x| a.scope.contains(&x.ou))
-            .map(|x| render::alert(&self.world, x))
-            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
-            .collect();
-        items.sort_by(|x, y| {
-            let o = x[key].as_str().cmp(&y[key].as_str());
-            if sort.starts_with('-') {
-                o.reverse()
-            } else {
-                o
-            }
-        });
-        Ok((
-            items,
-            Applied {
-                filter: Some(query::applied(&filter, &[])),
-                sort: Some(sort.to_owned()),
-            },
-        ))
-    }
-}
-
-/// The version the Accept header asks of `ep`'s resource: `application/api.clumio.<spec>+json`
-/// where spec is `name=vN` pairs joined by `&`, `*` naming every resource. No Clumio media
-/// type means the latest version.
-fn accept_version(ep: Endpoint, accept: Option<&HeaderValue>) -> Result<u32, Refusal> {
-    let (resource, versions) = ep.resource();
-    let latest = *versions.last().unwrap_or(&1);
-    let not_acceptable = |msg: String| Refusal::new(StatusCode::NOT_ACCEPTABLE, msg);
-    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
-        return Ok(latest);
-    };
-    let Some(spec) = accept
-        .split(',')
-        .map(|m| m.split(';').next().unwrap_or("").trim())
-        .find_map(|m| m.strip_prefix("application/api.clumio."))
-    else {
-        return Ok(latest);
-    };
-    let spec = spec
-        .strip_suffix("+json")
-        .ok_or_else(|| not_acceptable(format!("Unsupported media type in Accept: {accept}")))?;
-    let mut chosen = None;
-    let mut wildcard = None;
-    for part in spec.split('&') {
-        let (name, version) = part
-            .split_once('=')
-            .ok_or_else(|| not_acceptable(format!("Malformed version in Accept: {part:?}")))?;
-        let v = version
-            .strip_prefix('v')
-            .and_then(|n| n.parse::<u32>().ok())
-            .ok_or_else(|| not_acceptable(format!("Malformed version in Accept: {part:?}")))?;
-        match name {
-            "*" => wildcard = Some(v),
-            n if n == resource => chosen = Some(v),
-            _ => {}
-        }
-    }
-    let Some(v) = chosen.or(wildcard) else {
-        return Ok(latest);
-    };
-    if versions.contains(&v) {
-        Ok(v)
-    } else {
-        Err(not_acceptable(format!(
-            "Version v{v} of resource {resource} is not supported"
-        )))
-    }
 }
 
 fn json_response(ep: Endpoint, version: u32, body: Value) -> Response {
@@ -859,48 +490,18 @@ pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value
 mod tests {
     use super::*;
 
-    fn accept(ep: Endpoint, v: &str) -> Result<u32, u16> {
-        accept_version(ep, Some(&HeaderValue::from_str(v).unwrap())).map_err(|r| r.status.as_u16())
-    }
-
     #[test]
-    fn accept_chooses_the_version_per_resource() {
-        let ebs = Endpoint::Backups(Kind::Ebs);
-        assert_eq!(
-            accept(ebs, "application/api.clumio.backup-aws-ebs-volumes=v1+json"),
-            Ok(1)
-        );
-        assert_eq!(
-            accept(ebs, "application/api.clumio.backup-aws-ebs-volumes=v2+json"),
-            Ok(2)
-        );
-        assert_eq!(accept(ebs, "application/api.clumio.*=v1+json"), Ok(1));
-        assert_eq!(
-            accept(
-                ebs,
-                "application/api.clumio.*=v1&backup-aws-ebs-volumes=v2+json"
-            ),
-            Ok(2)
-        );
-        assert_eq!(accept(ebs, "application/api.clumio.tasks=v1+json"), Ok(2));
-        assert_eq!(accept(ebs, "application/json"), Ok(2));
-        assert_eq!(accept_version(ebs, None).ok(), Some(2));
-        assert_eq!(
-            accept(Endpoint::Tasks, "application/api.clumio.tasks=v3+json"),
-            Err(406)
-        );
-        assert_eq!(
-            accept(Endpoint::Tasks, "application/api.clumio.*=v2+json"),
-            Err(406)
-        );
-        assert_eq!(
-            accept(Endpoint::Tasks, "application/api.clumio.tasks+json"),
-            Err(406)
-        );
-        assert_eq!(
-            accept(Endpoint::Tasks, "application/api.clumio.tasks=v1"),
-            Err(406)
-        );
+    fn the_gateway_refuses_the_101st_request_within_a_second_with_retry_after() {
+        let sim = Simulator::new(&SimContext::new(1, 20));
+        let s = &sim.inner;
+        for _ in 0..GATEWAY_LIMIT_PER_SECOND {
+            assert!(s.gateway_limit("a").is_ok());
+        }
+        let refused = s.gateway_limit("a").unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.into_response().headers()["retry-after"], "1");
+        assert!(s.gateway_limit("b").is_ok(), "the limit is per token");
+        assert_eq!(sim.throttled(), 1);
     }
 
     #[tokio::test]
