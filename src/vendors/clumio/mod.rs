@@ -245,6 +245,12 @@ fn sort_jobs(jobs: &mut [Job]) {
 #[async_trait]
 impl Adapter for ClumioAdapter {
     async fn collect(&self, w: Window) -> Collection {
+        // Log in before the concurrent reads, so that a refused token costs one refused login
+        // per refresh rather than one per read.
+        if let Err(e) = self.client.api.credential().await {
+            let e = e.to_string();
+            return Collection::failed(|| VendorError::Invalid(e.clone()));
+        }
         let (scope, jobs, alerts, audit) = tokio::join!(
             self.scope(),
             self.jobs(w),

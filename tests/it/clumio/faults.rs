@@ -122,17 +122,23 @@ async fn an_invalidated_token_takes_the_target_down_until_the_file_holds_a_new_o
             && e.contains("Unauthorized access (error_code 402)")),
         "{errs:?}"
     );
-    let refused = env
-        .metrics
-        .auth_failures
-        .get_or_create(&backup_exporter::api::TargetLabels {
-            vendor: "clumio".into(),
-            target: "clumio-test".into(),
-        })
-        .get();
-    assert!(refused >= 1);
-    // Still down on the next refresh: an API token cannot be renewed by the exporter.
-    assert!(adapter.probe().await.is_err());
+    let refused = || {
+        env.metrics
+            .auth_failures
+            .get_or_create(&backup_exporter::api::TargetLabels {
+                vendor: "clumio".into(),
+                target: "clumio-test".into(),
+            })
+            .get()
+    };
+    let after_first = refused();
+    assert!(after_first >= 1);
+    // Still down on the next refresh, which costs one refused login: an API token cannot
+    // be renewed by the exporter.
+    let c = adapter.collect(env.window(HOUR)).await;
+    assert_eq!(errors(&c).len(), 5);
+    assert!(errors(&c)[0].contains("login refused"), "{:?}", errors(&c));
+    assert_eq!(refused(), after_first + 1);
 
     let fresh = env.sim.register_token();
     std::fs::write(env.token_file(), format!("{fresh}\n")).unwrap();
