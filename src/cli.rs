@@ -51,6 +51,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate the config; with --online also log in to every target.
     Check(CheckArgs),
+    /// Write the monthly compliance, summary, jobs and audit CSVs.
+    Report(crate::report::ReportArgs),
     /// Serve every vendor simulator on one port and print a config pointing at it.
     Simulate(SimulateArgs),
     /// Simulators and exporter in one process on loopback: live metrics with no account.

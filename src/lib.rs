@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod fsutil;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod scheduler;
 pub mod server;
 pub mod sim;

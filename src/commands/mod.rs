@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a).await,
+        Command::Report(a) => Ok(crate::report::run(a).await),
         Command::Simulate(a) => simulate::run(a).await,
         Command::Demo(a) => demo::run(a).await,
     };

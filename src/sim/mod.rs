@@ -65,6 +65,10 @@ fn vendor_sims(ctx: &SimContext) -> Vec<(VendorSim, DemoTargets)> {
             crate::vendors::cloutility::sim::demo_targets as DemoTargets,
         ),
         (
+            crate::vendors::cloudsync::sim::build(ctx),
+            crate::vendors::cloudsync::sim::demo_targets as DemoTargets,
+        ),
+        (
             crate::vendors::clumio::sim::build(ctx),
             crate::vendors::clumio::sim::demo_targets as DemoTargets,
         ),

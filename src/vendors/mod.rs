@@ -4,6 +4,7 @@
 //! requests over [`crate::api::ApiClient`]), a mapping to [`crate::model`], its config keys,
 //! and its simulator. Adding a vendor adds a folder and one arm to each `match` below.
 
+pub mod cloudsync;
 pub mod cloutility;
 pub mod clumio;
 pub mod lenient;
@@ -112,6 +113,7 @@ pub struct AdapterContext {
 pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
     match vendor {
         Vendor::Cloutility => cloutility::KEYS,
+        Vendor::Cloudsync => cloudsync::KEYS,
         Vendor::Clumio => clumio::KEYS,
         _ => &[],
     }
@@ -121,6 +123,7 @@ pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
 pub fn validate(target: &TargetSettings) -> Vec<String> {
     match target.vendor {
         Vendor::Cloutility => cloutility::validate(target),
+        Vendor::Cloudsync => cloudsync::validate(target),
         Vendor::Clumio => clumio::validate(target),
         other => vec![format!("vendor {other} is not supported by this build yet")],
     }
@@ -129,6 +132,7 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
     match target.vendor {
         Vendor::Cloutility => cloutility::build(target, ctx),
+        Vendor::Cloudsync => cloudsync::build(target, ctx),
         Vendor::Clumio => clumio::build(target, ctx),
         other => Err(format!("vendor {other} is not supported by this build yet")),
     }

@@ -1,0 +1,476 @@
+//! The compliance rules of contract §6 as pure functions: no I/O, no vendor names, no clock.
+//!
+//! A source (the vendor APIs or Prometheus) reduces what it knows of one object to
+//! [`Evidence`]: its success times, its last attempt and, where jobs are known, job counts.
+//! [`evaluate`] turns evidence into a [`ComplianceRow`]; [`summarize`] folds rows into
+//! summary rows. Both sources therefore apply exactly the same gap rules.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::config::{Compliance, Subject};
+use crate::model::{Job, JobResult, Object, Vendor};
+use crate::vendors::Period;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Compliant,
+    NonCompliant,
+    Unprotected,
+    Excluded,
+    New,
+    NoData,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Compliant => "compliant",
+            Status::NonCompliant => "non_compliant",
+            Status::Unprotected => "unprotected",
+            Status::Excluded => "excluded",
+            Status::New => "new",
+            Status::NoData => "no_data",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Protection jobs of one object in the period, by result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub total: u64,
+    pub succeeded: u64,
+    pub warning: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub missed: u64,
+    pub running: u64,
+}
+
+impl JobCounts {
+    fn add(&mut self, r: JobResult) {
+        self.total += 1;
+        match r {
+            JobResult::Success => self.succeeded += 1,
+            JobResult::Warning => self.warning += 1,
+            JobResult::Failed => self.failed += 1,
+            JobResult::Cancelled => self.cancelled += 1,
+            JobResult::Missed => self.missed += 1,
+            JobResult::Running => self.running += 1,
+        }
+    }
+
+    /// The numerator and denominator of `success_ratio`: successes (warnings included unless
+    /// strict) over finished jobs.
+    pub fn success_fraction(&self, strict_warnings: bool) -> (u64, u64) {
+        let ok = self.succeeded + if strict_warnings { 0 } else { self.warning };
+        (ok, self.total - self.running)
+    }
+}
+
+/// The newest finished attempt at or before the period end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub time: Timestamp,
+    /// `None` where only the time is known (a Prometheus without the result series).
+    pub result: Option<JobResult>,
+}
+
+/// What a source knows of one object's protection history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence {
+    /// End times of successful protection runs, sorted and without duplicates; any that
+    /// are known, before, in and after the period.
+    pub successes: Vec<Timestamp>,
+    pub last_attempt: Option<Attempt>,
+    /// `None` when the source does not know jobs (Prometheus).
+    pub counts: Option<JobCounts>,
+    pub transferred_bytes: Option<u64>,
+    /// Failed or missed attempts after the newest success, as of the period end (contract
+    /// §3: a cancelled run neither counts nor resets); `None` when jobs are not known.
+    pub consecutive_failures: Option<u64>,
+}
+
+impl Evidence {
+    /// From an object's jobs (any kind, any time; the ones that do not count are ignored).
+    pub fn from_jobs<'a>(
+        jobs: impl IntoIterator<Item = &'a Job>,
+        object: &Object,
+        period: Period,
+        strict_warnings: bool,
+    ) -> Evidence {
+        let mut successes = Vec::new();
+        let mut last_attempt: Option<(Timestamp, &str, JobResult)> = None;
+        let mut counts = JobCounts::default();
+        let mut transferred: Option<u64> = None;
+        let mut finished: Vec<(Timestamp, &str, JobResult)> = Vec::new();
+        for job in jobs.into_iter().filter(|j| j.kind.is_protection()) {
+            let Some(time) = job.time() else { continue };
+            if job.result.is_success(strict_warnings) {
+                successes.push(time);
+            }
+            if job.result.is_finished() && time <= period.to {
+                finished.push((time, &job.id, job.result));
+                if last_attempt.is_none_or(|(t, id, _)| (time, job.id.as_str()) > (t, id)) {
+                    last_attempt = Some((time, &job.id, job.result));
+                }
+            }
+            if period.from <= time && time < period.to {
+                counts.add(job.result);
+                if let Some(b) = job.transferred_bytes {
+                    transferred = Some(transferred.unwrap_or(0).saturating_add(b));
+                }
+            }
+        }
+        // The vendor's own "last success" covers what the job history may not reach.
+        successes.extend(object.last_success_hint);
+        successes.sort();
+        successes.dedup();
+        if counts.total == 0 {
+            transferred = Some(0);
+        }
+        finished.sort();
+        let consecutive_failures = finished
+            .iter()
+            .rev()
+            .take_while(|(_, _, r)| !r.is_success(strict_warnings))
+            .filter(|(_, _, r)| r.is_failure())
+            .count() as u64;
+        Evidence {
+            successes,
+            last_attempt: last_attempt.map(|(time, _, result)| Attempt {
+                time,
+                result: Some(result),
+            }),
+            counts: Some(counts),
+            transferred_bytes: transferred,
+            consecutive_failures: Some(consecutive_failures),
+        }
+    }
+}
+
+/// The fixed facts of one evaluation.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub period: Period,
+    /// Gaps are measured up to the earlier of the period end and now.
+    pub now: Timestamp,
+    pub rules: &'a Compliance,
+}
+
+/// One row of `compliance-*.csv`, typed; the file writer formats it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComplianceRow {
+    pub period: Period,
+    pub vendor: Vendor,
+    pub target: String,
+    pub tenant: String,
+    pub object_id: String,
+    pub object: String,
+    pub object_type: String,
+    pub policy: String,
+    pub rpo: Option<Duration>,
+    pub status: Status,
+    pub reason: String,
+    pub counts: Option<JobCounts>,
+    /// `success_ratio` as a fraction; `None` when unknown or the denominator is 0.
+    pub success: Option<(u64, u64)>,
+    pub last_success: Option<Timestamp>,
+    pub last_attempt: Option<Timestamp>,
+    pub last_result: Option<JobResult>,
+    pub max_gap: Option<SignedDuration>,
+    pub breach_count: Option<u64>,
+    pub breach: Option<SignedDuration>,
+    pub transferred_bytes: Option<u64>,
+    pub stored_bytes: Option<u64>,
+}
+
+impl ComplianceRow {
+    pub fn success_ratio(&self) -> Option<f64> {
+        match self.success {
+            Some((n, d)) if d > 0 => Some(n as f64 / d as f64),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an object belongs in the report of `period` at all: not if it was created after
+/// the period ended.
+pub fn existed_in(object: &Object, period: Period) -> bool {
+    object.created.is_none_or(|c| c < period.to)
+}
+
+/// Gaps between successes: from the starting point (the newest success before the period,
+/// else the later of period start and creation) through each success in the period to the
+/// earlier of period end and now.
+pub fn gaps(
+    successes: &[Timestamp],
+    created: Option<Timestamp>,
+    scope: &Scope<'_>,
+) -> Vec<SignedDuration> {
+    let Period { from, to } = scope.period;
+    let horizon = to.min(scope.now);
+    let before = successes.iter().rev().find(|s| **s < from).copied();
+    let start = before.unwrap_or_else(|| created.map_or(from, |c| c.max(from)));
+    let mut points = vec![start];
+    points.extend(
+        successes
+            .iter()
+            .copied()
+            .filter(|s| from <= *s && *s < to && *s <= horizon),
+    );
+    if horizon <= start {
+        return Vec::new();
+    }
+    points.push(horizon);
+    points
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).max(SignedDuration::ZERO))
+        .collect()
+}
+
+/// Applies contract §6 to one object.
+pub fn evaluate(
+    vendor: Vendor,
+    target: &str,
+    object: &Object,
+    evidence: &Evidence,
+    scope: &Scope<'_>,
+) -> ComplianceRow {
+    let subject = Subject {
+        vendor,
+        target,
+        object,
+    };
+    let rules = scope.rules;
+    let rpo = rules.rpo_for(&subject);
+    let rpo_signed = SignedDuration::try_from(rpo).unwrap_or(SignedDuration::MAX);
+    let period = scope.period;
+
+    let gaps = gaps(&evidence.successes, object.created, scope);
+    let max_gap = gaps.iter().copied().max().unwrap_or(SignedDuration::ZERO);
+    let breaches: Vec<SignedDuration> = gaps
+        .iter()
+        .filter(|g| **g > rpo_signed)
+        .map(|g| *g - rpo_signed)
+        .collect();
+    let breach_total = breaches
+        .iter()
+        .fold(SignedDuration::ZERO, |a, b| a.saturating_add(*b));
+    let last_success = evidence
+        .successes
+        .iter()
+        .rev()
+        .find(|s| **s <= period.to)
+        .copied();
+
+    let history_hidden = object
+        .history_start
+        .filter(|h| *h > period.from && object.created.is_none_or(|c| c < *h));
+    let is_new = object
+        .created
+        .is_some_and(|c| period.to.duration_since(c) <= grace(rules.new_object_grace));
+
+    let (status, reason) = if let Some(why) = rules.exclusion_for(&subject) {
+        (Status::Excluded, why.to_owned())
+    } else if !object.protected {
+        (Status::Unprotected, "no active backup policy".to_owned())
+    } else if is_new && breaches.is_empty() {
+        let created = object.created.map(|c| c.to_string()).unwrap_or_default();
+        (
+            Status::New,
+            format!(
+                "created {created}, within new_object_grace of {}",
+                human(grace(rules.new_object_grace))
+            ),
+        )
+    } else if let Some(h) = history_hidden {
+        (
+            Status::NoData,
+            format!("history is only known from {h}, after the period start"),
+        )
+    } else if breaches.is_empty() {
+        (Status::Compliant, String::new())
+    } else if last_success.is_none() {
+        (Status::NonCompliant, "never succeeded".to_owned())
+    } else {
+        let n = breaches.len();
+        let mut why = format!(
+            "{n} gap{} longer than the RPO of {}; longest {}",
+            if n == 1 { "" } else { "s" },
+            human(rpo_signed),
+            human(max_gap)
+        );
+        if let Some(f @ 1..) = evidence.consecutive_failures {
+            why.push_str(&format!(
+                "; {f} failed attempt{} since the last success",
+                if f == 1 { "" } else { "s" }
+            ));
+        }
+        (Status::NonCompliant, why)
+    };
+
+    ComplianceRow {
+        period,
+        vendor,
+        target: target.to_owned(),
+        tenant: object.tenant.clone(),
+        object_id: object.id.clone(),
+        object: object.name.clone(),
+        object_type: object.object_type.clone(),
+        policy: object.policy.clone(),
+        rpo: Some(rpo),
+        status,
+        reason,
+        counts: evidence.counts,
+        success: evidence
+            .counts
+            .map(|c| c.success_fraction(rules.strict_warnings)),
+        last_success,
+        last_attempt: evidence.last_attempt.map(|a| a.time),
+        last_result: evidence.last_attempt.and_then(|a| a.result),
+        max_gap: Some(max_gap),
+        breach_count: Some(breaches.len() as u64),
+        breach: Some(breach_total),
+        transferred_bytes: evidence.transferred_bytes,
+        stored_bytes: object.stored_bytes,
+    }
+}
+
+/// The row of an object whose target could not be read (`--keep-going`): identity and RPO
+/// where known, nothing measured.
+pub fn no_data(
+    vendor: Vendor,
+    target: &str,
+    object: Option<&Object>,
+    why: &str,
+    scope: &Scope<'_>,
+) -> ComplianceRow {
+    let empty = Object::default();
+    let o = object.unwrap_or(&empty);
+    let rpo = object.map(|o| {
+        scope.rules.rpo_for(&Subject {
+            vendor,
+            target,
+            object: o,
+        })
+    });
+    ComplianceRow {
+        period: scope.period,
+        vendor,
+        target: target.to_owned(),
+        tenant: o.tenant.clone(),
+        object_id: o.id.clone(),
+        object: o.name.clone(),
+        object_type: o.object_type.clone(),
+        policy: o.policy.clone(),
+        rpo,
+        status: Status::NoData,
+        reason: format!("the target could not be read: {why}"),
+        counts: None,
+        success: None,
+        last_success: None,
+        last_attempt: None,
+        last_result: None,
+        max_gap: None,
+        breach_count: None,
+        breach: None,
+        transferred_bytes: None,
+        stored_bytes: o.stored_bytes,
+    }
+}
+
+/// One row of `summary-*.csv`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SummaryRow {
+    pub period: Option<Period>,
+    pub vendor: Option<Vendor>,
+    pub target: String,
+    pub tenant: String,
+    pub objects: u64,
+    pub compliant: u64,
+    pub non_compliant: u64,
+    pub unprotected: u64,
+    pub excluded: u64,
+    pub new: u64,
+    pub no_data: u64,
+    /// Summed job counts; `None` when no row knows its jobs.
+    pub jobs_total: Option<u64>,
+    pub jobs_failed: Option<u64>,
+    pub job_success: Option<(u64, u64)>,
+    pub stored_bytes: Option<u64>,
+}
+
+impl SummaryRow {
+    pub fn compliance_ratio(&self) -> Option<f64> {
+        let d = self.compliant + self.non_compliant;
+        (d > 0).then(|| self.compliant as f64 / d as f64)
+    }
+
+    pub fn job_success_ratio(&self) -> Option<f64> {
+        match self.job_success {
+            Some((n, d)) if d > 0 => Some(n as f64 / d as f64),
+            _ => None,
+        }
+    }
+}
+
+/// One summary row per vendor, target and tenant, in that order.
+pub fn summarize(rows: &[ComplianceRow]) -> Vec<SummaryRow> {
+    let mut groups: BTreeMap<(Vendor, &str, &str), SummaryRow> = BTreeMap::new();
+    for r in rows {
+        let s = groups
+            .entry((r.vendor, &r.target, &r.tenant))
+            .or_insert_with(|| SummaryRow {
+                period: Some(r.period),
+                vendor: Some(r.vendor),
+                target: r.target.clone(),
+                tenant: r.tenant.clone(),
+                ..Default::default()
+            });
+        s.objects += 1;
+        match r.status {
+            Status::Compliant => s.compliant += 1,
+            Status::NonCompliant => s.non_compliant += 1,
+            Status::Unprotected => s.unprotected += 1,
+            Status::Excluded => s.excluded += 1,
+            Status::New => s.new += 1,
+            Status::NoData => s.no_data += 1,
+        }
+        if let Some(c) = r.counts {
+            s.jobs_total = Some(s.jobs_total.unwrap_or(0) + c.total);
+            s.jobs_failed = Some(s.jobs_failed.unwrap_or(0) + c.failed);
+        }
+        if let Some((n, d)) = r.success {
+            let (sn, sd) = s.job_success.unwrap_or((0, 0));
+            s.job_success = Some((sn + n, sd + d));
+        }
+        if let Some(b) = r.stored_bytes {
+            s.stored_bytes = Some(s.stored_bytes.unwrap_or(0).saturating_add(b));
+        }
+    }
+    groups.into_values().collect()
+}
+
+fn grace(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
+}
+
+/// `1d 2h 3m` style, for reasons people read.
+fn human(d: SignedDuration) -> String {
+    let secs = d.as_secs().max(0) as u64;
+    humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+#[cfg(test)]
+#[path = "compliance_tests.rs"]
+mod tests;

@@ -1,0 +1,533 @@
+//! The report files of contract §7: UTF-8, RFC 4180, a header row, `.` decimals, RFC 3339 UTC
+//! times, an empty cell for unknown, and cells that a spreadsheet would run as a formula
+//! prefixed with `'`. Each file is written to a temporary file beside it and renamed once
+//! complete, so a reader never sees half a report.
+
+use std::borrow::Cow;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::compliance::{ComplianceRow, SummaryRow};
+use crate::model::{AuditEvent, Job, Vendor};
+
+pub const COMPLIANCE_HEADER: [&str; 27] = [
+    "period_start",
+    "period_end",
+    "vendor",
+    "target",
+    "tenant",
+    "object_id",
+    "object",
+    "object_type",
+    "policy",
+    "rpo_seconds",
+    "status",
+    "reason",
+    "jobs_total",
+    "jobs_succeeded",
+    "jobs_warning",
+    "jobs_failed",
+    "jobs_cancelled",
+    "jobs_missed",
+    "success_ratio",
+    "last_success",
+    "last_attempt",
+    "last_result",
+    "max_gap_seconds",
+    "rpo_breach_count",
+    "rpo_breach_seconds",
+    "transferred_bytes",
+    "stored_bytes",
+];
+
+pub const SUMMARY_HEADER: [&str; 17] = [
+    "period_start",
+    "period_end",
+    "vendor",
+    "target",
+    "tenant",
+    "objects",
+    "compliant",
+    "non_compliant",
+    "unprotected",
+    "excluded",
+    "new",
+    "no_data",
+    "compliance_ratio",
+    "jobs_total",
+    "jobs_failed",
+    "job_success_ratio",
+    "stored_bytes",
+];
+
+pub const JOBS_HEADER: [&str; 15] = [
+    "vendor",
+    "target",
+    "tenant",
+    "object_id",
+    "object",
+    "job_id",
+    "kind",
+    "result",
+    "vendor_status",
+    "started",
+    "ended",
+    "duration_seconds",
+    "transferred_bytes",
+    "error_code",
+    "error_message",
+];
+
+pub const AUDIT_HEADER: [&str; 9] = [
+    "vendor", "target", "tenant", "event_id", "time", "actor", "action", "object", "message",
+];
+
+/// A job with the identity of its object, for `jobs-*.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRow {
+    pub vendor: Vendor,
+    pub target: String,
+    pub tenant: String,
+    pub object: String,
+    pub job: Job,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    pub vendor: Vendor,
+    pub target: String,
+    pub event: AuditEvent,
+}
+
+/// A cell as written: spreadsheet formula triggers are neutralised with a leading `'`.
+pub fn cell(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn time(t: Option<Timestamp>) -> String {
+    opt(t)
+}
+
+/// Whole seconds as an integer, otherwise up to millisecond precision.
+fn seconds(d: SignedDuration) -> String {
+    if d.subsec_nanos() == 0 {
+        d.as_secs().to_string()
+    } else {
+        let s = format!("{:.3}", d.as_secs_f64());
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+fn std_seconds(d: Duration) -> String {
+    seconds(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
+}
+
+/// Ratios with four decimals: enough to tell 99.97 % from 100 %, stable across runs.
+fn ratio(r: Option<f64>) -> String {
+    r.map(|r| format!("{r:.4}")).unwrap_or_default()
+}
+
+fn render<const N: usize>(header: [&str; N], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing into a Vec cannot fail, and every record has the header's width.
+    let _ = w.write_record(header);
+    for row in rows {
+        debug_assert_eq!(row.len(), N);
+        let _ = w.write_record(row.iter().map(|c| cell(c).into_owned()));
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+pub fn compliance_csv(rows: &[ComplianceRow]) -> Vec<u8> {
+    render(
+        COMPLIANCE_HEADER,
+        rows.iter().map(|r| {
+            let c = r.counts;
+            vec![
+                r.period.from.to_string(),
+                r.period.to.to_string(),
+                r.vendor.to_string(),
+                r.target.clone(),
+                r.tenant.clone(),
+                r.object_id.clone(),
+                r.object.clone(),
+                r.object_type.clone(),
+                r.policy.clone(),
+                opt(r.rpo.map(std_seconds)),
+                r.status.to_string(),
+                r.reason.clone(),
+                opt(c.map(|c| c.total)),
+                opt(c.map(|c| c.succeeded)),
+                opt(c.map(|c| c.warning)),
+                opt(c.map(|c| c.failed)),
+                opt(c.map(|c| c.cancelled)),
+                opt(c.map(|c| c.missed)),
+                ratio(r.success_ratio()),
+                time(r.last_success),
+                time(r.last_attempt),
+                opt(r.last_result.map(|x| x.as_str())),
+                opt(r.max_gap.map(seconds)),
+                opt(r.breach_count),
+                opt(r.breach.map(seconds)),
+                opt(r.transferred_bytes),
+                opt(r.stored_bytes),
+            ]
+        }),
+    )
+}
+
+pub fn summary_csv(rows: &[SummaryRow]) -> Vec<u8> {
+    render(
+        SUMMARY_HEADER,
+        rows.iter().map(|r| {
+            vec![
+                time(r.period.map(|p| p.from)),
+                time(r.period.map(|p| p.to)),
+                opt(r.vendor),
+                r.target.clone(),
+                r.tenant.clone(),
+                r.objects.to_string(),
+                r.compliant.to_string(),
+                r.non_compliant.to_string(),
+                r.unprotected.to_string(),
+                r.excluded.to_string(),
+                r.new.to_string(),
+                r.no_data.to_string(),
+                ratio(r.compliance_ratio()),
+                opt(r.jobs_total),
+                opt(r.jobs_failed),
+                ratio(r.job_success_ratio()),
+                opt(r.stored_bytes),
+            ]
+        }),
+    )
+}
+
+pub fn jobs_csv(rows: &[JobRow]) -> Vec<u8> {
+    render(
+        JOBS_HEADER,
+        rows.iter().map(|r| {
+            let j = &r.job;
+            vec![
+                r.vendor.to_string(),
+                r.target.clone(),
+                r.tenant.clone(),
+                j.object_id.clone(),
+                r.object.clone(),
+                j.id.clone(),
+                j.kind.as_str().to_owned(),
+                j.result.as_str().to_owned(),
+                j.vendor_status.clone(),
+                time(j.start),
+                time(j.end),
+                opt(j.duration_or_span().map(std_seconds)),
+                opt(j.transferred_bytes),
+                j.error_code.clone().unwrap_or_default(),
+                j.error_message.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+pub fn audit_csv(rows: &[AuditRow]) -> Vec<u8> {
+    render(
+        AUDIT_HEADER,
+        rows.iter().map(|r| {
+            let e = &r.event;
+            vec![
+                r.vendor.to_string(),
+                r.target.clone(),
+                e.tenant.clone(),
+                e.id.clone(),
+                e.time.to_string(),
+                e.actor.clone(),
+                e.action.as_str().to_owned(),
+                e.object.clone(),
+                e.message.clone(),
+            ]
+        }),
+    )
+}
+
+/// One file to write: its name in the output directory and its content.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Temporary files not yet renamed into place; removed on drop.
+struct Pending(Vec<(PathBuf, PathBuf)>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.0 {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Writes every file to a temporary file in `dir` first and renames them only when all of
+/// them are complete, so that a failure (a full disk) leaves no report file behind, and an
+/// existing report of the same period is replaced whole or not at all.
+pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
+    for o in outputs {
+        let dest = dir.join(&o.name);
+        if dest.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("cannot write {}: it is a directory", dest.display()),
+            ));
+        }
+    }
+    let mut pending = Pending(Vec::new());
+    for o in outputs {
+        let dest = dir.join(&o.name);
+        let tmp = dir.join(format!(".{}.{}.tmp", o.name, std::process::id()));
+        pending.0.push((tmp.clone(), dest));
+        let mut f: File = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot write {}: {e}", tmp.display()))
+            })?;
+        f.write_all(&o.bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot write {}: {e}", tmp.display()))
+            })?;
+    }
+    let mut written = Vec::new();
+    for (tmp, dest) in &pending.0 {
+        if let Err(e) = fs::rename(tmp, dest) {
+            // Half a report is worse than none: take back the files of this run (the
+            // temporary files left are removed when `pending` drops).
+            for w in &written {
+                let _ = fs::remove_file(w);
+            }
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot rename {} to {}: {e}", tmp.display(), dest.display()),
+            ));
+        }
+        written.push(dest.clone());
+    }
+    pending.0.clear();
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuditAction, JobKind, JobResult};
+    use crate::report::compliance::{JobCounts, Status};
+    use crate::vendors::Period;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn text(b: Vec<u8>) -> String {
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn formula_triggers_are_neutralised() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("-cmd"), "'-cmd");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("\rx"), "'\rx");
+        assert_eq!(cell("db-1"), "db-1");
+        assert_eq!(cell(""), "");
+    }
+
+    #[test]
+    fn numbers_and_times_have_one_spelling() {
+        assert_eq!(seconds(SignedDuration::from_secs(86_400)), "86400");
+        assert_eq!(seconds(SignedDuration::from_millis(1_500)), "1.5");
+        assert_eq!(seconds(SignedDuration::new(2, 1)), "2");
+        assert_eq!(ratio(Some(2.0 / 3.0)), "0.6667");
+        assert_eq!(ratio(Some(1.0)), "1.0000");
+        assert_eq!(ratio(None), "");
+        assert_eq!(
+            time(Some(ts("2026-01-31T23:00:00+01:00"))),
+            "2026-01-31T22:00:00Z"
+        );
+    }
+
+    fn row() -> ComplianceRow {
+        ComplianceRow {
+            period: Period {
+                from: ts("2026-01-01T00:00:00Z"),
+                to: ts("2026-02-01T00:00:00Z"),
+            },
+            vendor: Vendor::Clumio,
+            target: "prod".into(),
+            tenant: "Sales, EMEA".into(),
+            object_id: "i-1".into(),
+            object: "=cmd|' /C calc'!A0".into(),
+            object_type: "ec2_instance".into(),
+            policy: "gold \"daily\"".into(),
+            rpo: Some(Duration::from_secs(86_400)),
+            status: Status::NonCompliant,
+            reason: "never succeeded".into(),
+            counts: Some(JobCounts {
+                total: 3,
+                failed: 3,
+                ..Default::default()
+            }),
+            success: Some((0, 3)),
+            last_success: None,
+            last_attempt: Some(ts("2026-01-30T01:00:00Z")),
+            last_result: Some(JobResult::Failed),
+            max_gap: Some(SignedDuration::from_secs(31 * 86_400)),
+            breach_count: Some(1),
+            breach: Some(SignedDuration::from_secs(30 * 86_400)),
+            transferred_bytes: Some(0),
+            stored_bytes: None,
+        }
+    }
+
+    #[test]
+    fn compliance_rows_are_rfc4180_with_empty_unknowns() {
+        let t = text(compliance_csv(&[row()]));
+        let mut lines = t.split("\r\n");
+        assert_eq!(lines.next().unwrap(), COMPLIANCE_HEADER.join(","));
+        assert_eq!(
+            lines.next().unwrap(),
+            "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,clumio,prod,\"Sales, EMEA\",i-1,\
+             '=cmd|' /C calc'!A0,ec2_instance,\"gold \"\"daily\"\"\",86400,non_compliant,\
+             never succeeded,3,0,0,3,0,0,0.0000,,2026-01-30T01:00:00Z,failed,2678400,1,2592000,0,"
+        );
+        assert_eq!(lines.next(), Some(""));
+        // A spreadsheet-safe file still parses back to the same number of columns.
+        let mut r = csv::Reader::from_reader(t.as_bytes());
+        let rec = r.records().next().unwrap().unwrap();
+        assert_eq!(rec.len(), COMPLIANCE_HEADER.len());
+        assert_eq!(&rec[4], "Sales, EMEA");
+    }
+
+    #[test]
+    fn jobs_and_audit_rows_carry_the_vendor_words_and_messages() {
+        let job = Job {
+            id: "j1".into(),
+            object_id: "i-1".into(),
+            kind: JobKind::Backup,
+            result: JobResult::Failed,
+            vendor_status: "Failed".into(),
+            start: Some(ts("2026-01-05T01:00:00Z")),
+            end: Some(ts("2026-01-05T01:10:30Z")),
+            duration: None,
+            transferred_bytes: None,
+            error_code: Some("-42".into()),
+            error_message: Some("disk\nfull".into()),
+        };
+        let t = text(jobs_csv(&[JobRow {
+            vendor: Vendor::Cloutility,
+            target: "t".into(),
+            tenant: "HR".into(),
+            object: "node1".into(),
+            job,
+        }]));
+        assert!(
+            t.ends_with(
+                "cloutility,t,HR,i-1,node1,j1,backup,failed,Failed,2026-01-05T01:00:00Z,\
+                 2026-01-05T01:10:30Z,630,,'-42,\"disk\nfull\"\r\n"
+            ),
+            "{t}"
+        );
+        let t = text(audit_csv(&[AuditRow {
+            vendor: Vendor::Cloudtower,
+            target: "t".into(),
+            event: AuditEvent {
+                id: "e1".into(),
+                time: ts("2026-01-07T08:00:00Z"),
+                tenant: "c1".into(),
+                actor: "admin".into(),
+                action: AuditAction::LoginFailed,
+                object: "vm-1".into(),
+                message: "+bad".into(),
+            },
+        }]));
+        assert!(
+            t.ends_with(
+                "cloudtower,t,c1,e1,2026-01-07T08:00:00Z,admin,login_failed,vm-1,'+bad\r\n"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn write_all_leaves_only_complete_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("reports");
+        let files = write_all(
+            &out,
+            &[
+                Output {
+                    name: "a.csv".into(),
+                    bytes: b"x\r\n".to_vec(),
+                },
+                Output {
+                    name: "b.csv".into(),
+                    bytes: b"y\r\n".to_vec(),
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(files, [out.join("a.csv"), out.join("b.csv")]);
+        let mut names: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.csv", "b.csv"]);
+        assert_eq!(fs::read(out.join("b.csv")).unwrap(), b"y\r\n");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_neither_temporary_nor_final_files() {
+        let dir = tempfile::tempdir().unwrap();
+        // The second name is a directory that cannot be replaced by a file.
+        fs::create_dir(dir.path().join("b.csv")).unwrap();
+        fs::write(dir.path().join("b.csv").join("keep"), b"").unwrap();
+        let e = write_all(
+            dir.path(),
+            &[
+                Output {
+                    name: "a.csv".into(),
+                    bytes: b"x".to_vec(),
+                },
+                Output {
+                    name: "b.csv".into(),
+                    bytes: b"y".to_vec(),
+                },
+            ],
+        );
+        assert!(e.unwrap_err().to_string().contains("is a directory"));
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["b.csv"], "only the directory that was there before");
+    }
+}
