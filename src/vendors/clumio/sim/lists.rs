@@ -204,7 +204,9 @@ impl Inner {
         ))
     }
 
-    pub(super) fn tasks(&self, a: &Admitted) -> Result<(Vec<Value>, Applied), String> {
+    /// Tasks are filtered as structs (every documented task filter field is one of theirs)
+    /// and rendered only when their page is.
+    pub(super) fn tasks(&self, a: &Admitted) -> Result<(Vec<data::Task>, Applied), String> {
         const FIELDS: &[Field] = &[
             field("primary_entity.value", &["$contains"]),
             field("primary_entity.id", &["$contains", "$eq"]),
@@ -231,10 +233,9 @@ impl Inner {
         let items = self
             .world
             .tasks(from, to, a.now)
-            .iter()
+            .into_iter()
             .filter(|t| a.scope.contains(&self.world.task_ou(t)))
-            .map(|t| render::task(&self.world, t))
-            .filter(|v| query::matches(v, &filter, FIELDS, &[]))
+            .filter(|t| task_matches(&self.world, t, &filter))
             .collect();
         Ok((
             items,
@@ -343,4 +344,30 @@ impl Inner {
             },
         ))
     }
+}
+
+/// A task against the filter's conditions; `created_timestamp` is applied by the range the
+/// tasks were generated for.
+fn task_matches(world: &data::World, t: &data::Task, filter: &query::Filter) -> bool {
+    let (entity_id, _, entity_value) = render::task_entity(world, t);
+    filter.iter().all(|(field, conds)| {
+        let value = match field.as_str() {
+            "status" => t.status.to_owned(),
+            "category" => t.category.to_owned(),
+            "type" => t.task_type.to_owned(),
+            "genre" => t.genre().to_owned(),
+            "id" => t.id.to_string(),
+            "primary_entity.id" => entity_id.to_owned(),
+            "primary_entity.value" => entity_value.to_owned(),
+            _ => return true,
+        };
+        conds.iter().all(|(op, operand)| match op.as_str() {
+            "$in" => operand
+                .as_array()
+                .is_some_and(|list| list.iter().any(|x| x.as_str() == Some(value.as_str()))),
+            "$eq" => operand.as_str() == Some(value.as_str()),
+            "$contains" => operand.as_str().is_some_and(|x| value.contains(x)),
+            _ => true,
+        })
+    })
 }

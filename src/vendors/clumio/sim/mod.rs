@@ -97,7 +97,23 @@ struct Inner {
     listings: Mutex<VecDeque<(String, Listing)>>,
 }
 
-type Listing = Arc<(Vec<Value>, Applied)>;
+type Listing = Arc<(Items, Applied)>;
+
+/// A full listing before paging. Tasks stay structs until their page is rendered: a long
+/// history has thousands, and rendering is what costs.
+enum Items {
+    Json(Vec<Value>),
+    Tasks(Vec<data::Task>),
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Json(v) => v.len(),
+            Items::Tasks(v) => v.len(),
+        }
+    }
+}
 const CACHED_LISTINGS: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -407,13 +423,18 @@ impl Inner {
         let listing = match self.cached(&key) {
             Some(l) => l,
             None => {
+                let json = |r: Result<(Vec<Value>, Applied), String>| {
+                    r.map(|(items, applied)| (Items::Json(items), applied))
+                };
                 let built = match ep {
-                    Endpoint::Ous => self.ous(&a),
-                    Endpoint::Datasources(kind) => self.datasources(kind, &a),
-                    Endpoint::Backups(kind) => self.backups(kind, &a),
-                    Endpoint::Tasks => self.tasks(&a),
-                    Endpoint::Audit => self.audit(&a),
-                    Endpoint::Alerts => self.alerts(&a),
+                    Endpoint::Ous => json(self.ous(&a)),
+                    Endpoint::Datasources(kind) => json(self.datasources(kind, &a)),
+                    Endpoint::Backups(kind) => json(self.backups(kind, &a)),
+                    Endpoint::Tasks => self
+                        .tasks(&a)
+                        .map(|(items, applied)| (Items::Tasks(items), applied)),
+                    Endpoint::Audit => json(self.audit(&a)),
+                    Endpoint::Alerts => json(self.alerts(&a)),
                     Endpoint::Policies => Err("policies page by token".to_owned()),
                 };
                 match built {
@@ -423,10 +444,18 @@ impl Inner {
             }
         };
         let (items, applied) = &*listing;
+        let range = query::page_range(items.len(), paging);
+        let page: Vec<Value> = match items {
+            Items::Json(v) => v[range].to_vec(),
+            Items::Tasks(v) => v[range]
+                .iter()
+                .map(|t| render::task(&self.world, t))
+                .collect(),
+        };
         json_response(
             ep,
             a.version,
-            query::hal_page(ep.path(), &a.query, paging, items, applied),
+            query::hal_page(ep.path(), &a.query, paging, items.len(), page, applied),
         )
     }
 

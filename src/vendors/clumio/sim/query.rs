@@ -84,14 +84,23 @@ pub struct Applied {
     pub sort: Option<String>,
 }
 
-/// One page of `items` in Clumio's HAL envelope. Links are relative to the API root and
-/// repeat the request's other parameters (`filter`, `sort`, ...).
-pub fn hal_page(path: &str, q: &Query, p: Paging, items: &[Value], applied: &Applied) -> Value {
-    let total = items.len();
-    let pages = total.div_ceil(p.limit);
+/// Which of `total` items page `p` holds.
+pub fn page_range(total: usize, p: Paging) -> std::ops::Range<usize> {
     let from = (p.page - 1).saturating_mul(p.limit).min(total);
-    let to = (from + p.limit).min(total);
-    let page_items: Vec<Value> = items[from..to].to_vec();
+    from..(from + p.limit).min(total)
+}
+
+/// One page (`page_items`, out of `total`) in Clumio's HAL envelope. Links are relative to
+/// the API root and repeat the request's other parameters (`filter`, `sort`, ...).
+pub fn hal_page(
+    path: &str,
+    q: &Query,
+    p: Paging,
+    total: usize,
+    page_items: Vec<Value>,
+    applied: &Applied,
+) -> Value {
+    let pages = total.div_ceil(p.limit);
     let carried: Vec<(&str, String)> = q
         .pairs
         .iter()
@@ -122,7 +131,7 @@ pub fn hal_page(path: &str, q: &Query, p: Paging, items: &[Value], applied: &App
     let mut body = json!({
         "_embedded": { "items": page_items },
         "_links": links,
-        "current_count": to - from,
+        "current_count": page_items.len(),
         "limit": p.limit,
         "start": p.page.to_string(),
         "total_count": total,
@@ -407,13 +416,12 @@ mod tests {
     fn pages_link_onwards_until_the_last() {
         let q = Query::parse(Some("limit=2&filter=%7B%7D"));
         let items: Vec<Value> = (0..5).map(|i| json!({ "id": i })).collect();
-        let p1 = hal_page(
-            "/tasks",
-            &q,
-            paging(&q).unwrap(),
-            &items,
-            &Applied::default(),
-        );
+        let page = |q: &Query| {
+            let p = paging(q).unwrap();
+            let slice = items[page_range(items.len(), p)].to_vec();
+            hal_page("/tasks", q, p, items.len(), slice, &Applied::default())
+        };
+        let p1 = page(&q);
         assert_eq!(p1["total_pages_count"], 3);
         assert_eq!(p1["start"], "1");
         assert_eq!(
@@ -421,13 +429,7 @@ mod tests {
             "/tasks?limit=2&start=2&filter=%7B%7D"
         );
         let q3 = Query::parse(Some("limit=2&start=3&filter=%7B%7D"));
-        let p3 = hal_page(
-            "/tasks",
-            &q3,
-            paging(&q3).unwrap(),
-            &items,
-            &Applied::default(),
-        );
+        let p3 = page(&q3);
         assert_eq!(p3["current_count"], 1);
         assert!(p3["_links"].get("_next").is_none());
         assert!(p3.get("filter_applied").is_none());

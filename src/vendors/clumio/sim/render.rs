@@ -321,16 +321,29 @@ pub fn backup(world: &World, b: &Backup, version: u32) -> Value {
     v
 }
 
-pub fn task(world: &World, t: &Task) -> Value {
-    let (primary, parent) = match t.asset {
-        Some(i) => (entity(&world.assets[i]), environment(world)),
-        None => {
-            let p = world.policy(super::data::SILVER);
-            (
-                json!({ "id": super::data::SILVER, "type": "policy", "value": p.map(|p| p.name).unwrap_or("") }),
-                Value::Null,
-            )
+/// A task's `primary_entity`: `(id, type, value)`.
+pub fn task_entity<'w>(world: &'w World, t: &Task) -> (&'w str, &'static str, &'w str) {
+    match t.asset {
+        Some(i) => {
+            let a = &world.assets[i];
+            (&a.id, a.kind.entity_type(), &a.native_id)
         }
+        None => {
+            let name = world
+                .policy(super::data::SILVER)
+                .map(|p| p.name)
+                .unwrap_or("");
+            (super::data::SILVER, "policy", name)
+        }
+    }
+}
+
+pub fn task(world: &World, t: &Task) -> Value {
+    let (id, kind, value) = task_entity(world, t);
+    let primary = json!({ "id": id, "type": kind, "value": value });
+    let parent = match t.asset {
+        Some(_) => environment(world),
+        None => Value::Null,
     };
     let ou = world.task_ou(t);
     json!({
