@@ -207,7 +207,7 @@ impl ClumioAdapter {
         }
         let mut jobs: Vec<Job> = by_id
             .into_values()
-            .filter(|j| !j.result.is_finished() || j.end.is_some_and(|e| e >= w.since))
+            .filter(|j| !j.result.is_finished() || j.time().is_some_and(|t| t >= w.since))
             .collect();
         sort_jobs(&mut jobs);
         Ok(jobs)
