@@ -65,6 +65,14 @@ fn vendor_sims(ctx: &SimContext) -> Vec<(VendorSim, DemoTargets)> {
             crate::vendors::cloutility::sim::demo_targets as DemoTargets,
         ),
         (
+            crate::vendors::backupdr::sim::build(ctx),
+            crate::vendors::backupdr::sim::demo_targets as DemoTargets,
+        ),
+        (
+            crate::vendors::cloudtower::sim::build(ctx),
+            crate::vendors::cloudtower::sim::demo_targets as DemoTargets,
+        ),
+        (
             crate::vendors::cloudsync::sim::build(ctx),
             crate::vendors::cloudsync::sim::demo_targets as DemoTargets,
         ),

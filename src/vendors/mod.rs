@@ -4,7 +4,9 @@
 //! requests over [`crate::api::ApiClient`]), a mapping to [`crate::model`], its config keys,
 //! and its simulator. Adding a vendor adds a folder and one arm to each `match` below.
 
+pub mod backupdr;
 pub mod cloudsync;
+pub mod cloudtower;
 pub mod cloutility;
 pub mod clumio;
 pub mod lenient;
@@ -113,9 +115,10 @@ pub struct AdapterContext {
 pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
     match vendor {
         Vendor::Cloutility => cloutility::KEYS,
+        Vendor::Backupdr => backupdr::KEYS,
         Vendor::Cloudsync => cloudsync::KEYS,
+        Vendor::Cloudtower => cloudtower::KEYS,
         Vendor::Clumio => clumio::KEYS,
-        _ => &[],
     }
 }
 
@@ -123,17 +126,19 @@ pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
 pub fn validate(target: &TargetSettings) -> Vec<String> {
     match target.vendor {
         Vendor::Cloutility => cloutility::validate(target),
+        Vendor::Backupdr => backupdr::validate(target),
         Vendor::Cloudsync => cloudsync::validate(target),
+        Vendor::Cloudtower => cloudtower::validate(target),
         Vendor::Clumio => clumio::validate(target),
-        other => vec![format!("vendor {other} is not supported by this build yet")],
     }
 }
 
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
     match target.vendor {
         Vendor::Cloutility => cloutility::build(target, ctx),
+        Vendor::Backupdr => backupdr::build(target, ctx),
         Vendor::Cloudsync => cloudsync::build(target, ctx),
+        Vendor::Cloudtower => cloudtower::build(target, ctx),
         Vendor::Clumio => clumio::build(target, ctx),
-        other => Err(format!("vendor {other} is not supported by this build yet")),
     }
 }

@@ -1,11 +1,16 @@
 //! One integration-test binary (link time matters on two cores): each area is a module.
 
+mod backupdr;
 mod cli;
 mod cloudsync;
+mod cloudtower;
 mod clumio;
 mod common;
+mod dashboards;
+mod e2e;
 mod exporter;
 mod report;
 mod report_prometheus;
 mod report_real_prometheus;
+mod rules;
 mod web;

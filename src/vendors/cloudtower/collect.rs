@@ -1,0 +1,214 @@
+//! What one refresh reads besides the VMs and their jobs: the active alerts, the audit log
+//! and the storage figures.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::client::{BackupSupport, Query, Tower};
+use super::inventory::Scope;
+use super::mapping;
+use super::wire::{self, format_time};
+use crate::api::ApiError;
+use crate::model::{AuditEvent, Storage, StoragePool, Warning};
+
+/// Unresolved alerts, with the category from their rule's object.
+pub(super) async fn warnings(tower: &Tower, scope: &Scope) -> Result<Vec<Warning>, ApiError> {
+    let alerts: Vec<wire::Alert> = tower
+        .list(
+            "alerts",
+            &Query::filter(json!({ "ended": false })).order("id_ASC"),
+        )
+        .await?;
+    let alerts: Vec<wire::Alert> = alerts
+        .into_iter()
+        .filter(|a| a.ended != Some(true) && scope.admits(a.cluster.as_ref()))
+        .collect();
+    let objects = rule_objects(tower, &alerts).await;
+    Ok(alerts
+        .into_iter()
+        .map(|a| {
+            let rule = a.alert_rule.as_ref().and_then(|r| r.id.as_deref());
+            let object = rule.and_then(|r| objects.get(r)).map(String::as_str);
+            let category = mapping::alert_category(
+                object,
+                !a.vms.is_empty(),
+                a.disk.is_some(),
+                a.host.is_some(),
+                a.cluster.is_some(),
+            );
+            Warning {
+                object_id: a.vms.first().and_then(|v| v.id.clone()),
+                tenant: a
+                    .cluster
+                    .as_ref()
+                    .map(|c| c.name().to_owned())
+                    .unwrap_or_default(),
+                severity: mapping::severity(&a.severity),
+                category: category.to_owned(),
+                message: a.message,
+            }
+        })
+        .collect())
+}
+
+/// Alert rule id → the object word of its global rule. A failure here only costs the
+/// categories their precision, so it is logged, not raised.
+async fn rule_objects(tower: &Tower, alerts: &[wire::Alert]) -> HashMap<String, String> {
+    let ids: HashSet<&str> = alerts
+        .iter()
+        .filter_map(|a| a.alert_rule.as_ref()?.id.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return HashMap::new();
+    }
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let lookup = async {
+        let rules: Vec<wire::AlertRule> = tower
+            .list(
+                "alert-rules",
+                &Query::filter(json!({ "id_in": ids })).order("id_ASC"),
+            )
+            .await?;
+        let global_ids: HashSet<&str> = rules
+            .iter()
+            .filter_map(|r| r.global_alert_rule.as_ref()?.id.as_deref())
+            .collect();
+        let global_ids: Vec<&str> = global_ids.into_iter().collect();
+        let globals: Vec<wire::GlobalAlertRule> = tower
+            .list(
+                "global-alert-rules",
+                &Query::filter(json!({ "id_in": global_ids })).order("id_ASC"),
+            )
+            .await?;
+        let objects: HashMap<&str, &str> = globals
+            .iter()
+            .filter_map(|g| Some((g.id.as_str(), g.object.as_deref()?)))
+            .collect();
+        Ok::<_, ApiError>(
+            rules
+                .iter()
+                .filter_map(|r| {
+                    let g = r.global_alert_rule.as_ref()?.id.as_deref()?;
+                    Some((r.id.clone(), (*objects.get(g)?).to_owned()))
+                })
+                .collect(),
+        )
+    };
+    match lookup.await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "alert rules could not be read; categories fall back to what alerts are attached to");
+            HashMap::new()
+        }
+    }
+}
+
+/// User audit events in `[since, until)`.
+pub(super) async fn audit(
+    tower: &Tower,
+    scope: &Scope,
+    since: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<AuditEvent>, ApiError> {
+    let logs: Vec<wire::UserAuditLog> = tower
+        .list(
+            "user-audit-logs",
+            &Query::filter(json!({
+                "createdAt_gte": format_time(since),
+                "createdAt_lt": format_time(until),
+            }))
+            .order("createdAt_ASC"),
+        )
+        .await?;
+    Ok(logs
+        .into_iter()
+        .filter(|l| scope.admits(l.cluster.as_ref()))
+        .filter_map(|l| {
+            let time = l.created_at?;
+            let object = match (&l.resource_type, &l.resource_id) {
+                (Some(t), Some(id)) => format!("{t} {id}"),
+                (Some(t), None) => t.clone(),
+                (None, Some(id)) => id.clone(),
+                (None, None) => String::new(),
+            };
+            Some(AuditEvent {
+                action: mapping::audit_action(&l.action, l.status.as_deref()),
+                id: l.id,
+                time,
+                tenant: l
+                    .cluster
+                    .as_ref()
+                    .map(|c| c.name().to_owned())
+                    .unwrap_or_default(),
+                actor: l
+                    .username
+                    .or_else(|| l.user.and_then(|u| u.name))
+                    .unwrap_or_default(),
+                object,
+                message: if l.message.is_empty() {
+                    l.action
+                } else {
+                    l.message
+                },
+            })
+        })
+        .collect())
+}
+
+/// Cluster data capacity, and the backup stores where the tower has them.
+pub(super) async fn storage(
+    tower: &Tower,
+    scope: &Scope,
+    backup: &BackupSupport,
+    target: &str,
+) -> Result<Storage, ApiError> {
+    let cluster_query = Query::filter(match &scope.clusters {
+        Some(names) => json!({ "name_in": names }),
+        None => json!({}),
+    })
+    .order("id_ASC");
+    let skip_backup = backup.known_missing();
+    let stores = async {
+        if skip_backup {
+            return Ok(None);
+        }
+        backup.observe(
+            target,
+            tower
+                .list::<wire::BackupStoreRepository>(
+                    "backup-store-repositories",
+                    &Query::all().order("id_ASC"),
+                )
+                .await,
+        )
+    };
+    let (clusters, stores) = tokio::join!(
+        tower.list::<wire::Cluster>("clusters", &cluster_query),
+        stores
+    );
+    let mut pools: Vec<StoragePool> = clusters?
+        .into_iter()
+        .map(|c| StoragePool {
+            name: c.name,
+            capacity_bytes: c.total_data_capacity,
+            used_bytes: c.used_data_space,
+        })
+        .collect();
+    pools.extend(
+        stores?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| StoragePool {
+                name: s.name,
+                capacity_bytes: s.total_capacity,
+                used_bytes: s.used_data_space,
+            }),
+    );
+    Ok(Storage {
+        pools,
+        tenants: Vec::new(),
+        objects: Vec::new(),
+    })
+}

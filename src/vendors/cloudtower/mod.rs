@@ -1,0 +1,361 @@
+//! SmartX CloudTower: VMs protected by snapshot plans and (4.6 and later) backup plans.
+//!
+//! Every call is a `POST /v2/api/<operation>` with a JSON body; lists come back as bare
+//! arrays paged with `first`/`after`. The token of `POST /v2/api/login` (or an API key) goes
+//! raw into `Authorization`. A passive node of an active/passive pair answers 307 to the
+//! active one, which the shared client follows with the body. Towers older than 4.6 answer
+//! 404 for the backup endpoints: then only snapshots and tasks are read.
+
+mod client;
+mod collect;
+mod inventory;
+mod jobs;
+mod mapping;
+pub mod sim;
+mod wire;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::json;
+
+use self::client::{Auth, BackupSupport, Query, Tower};
+use self::inventory::{Scope, and};
+use self::jobs::JobRange;
+use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use crate::api::{ApiClient, ApiError, ClientSettings};
+use crate::config::TargetSettings;
+use crate::model::Vendor;
+
+pub use mapping::CATEGORIES;
+
+/// Vendor-specific target keys (contract §2).
+pub const KEYS: &[&str] = &["username", "password", "user_source", "token", "clusters"];
+
+/// `UserSource` of the 4.6.0 spec.
+pub const USER_SOURCES: &[&str] = &["LOCAL", "LDAP", "AUTHN", "SSO"];
+
+pub fn validate(target: &TargetSettings) -> Vec<String> {
+    let mut problems = Vec::new();
+    let raw = &target.raw;
+    if target.url.is_none() {
+        problems.push(
+            "`url` is required (the CloudTower address, e.g. https://tower.example.com)".to_owned(),
+        );
+    }
+    let token = raw.secret("token").ok().flatten();
+    let password = raw.secret("password").ok().flatten();
+    match (&token, &raw.username, &password) {
+        (Some(_), None, None) => {}
+        (Some(_), _, _) => problems.push(
+            "`token` (an API key) and `username`/`password` are alternatives: set only one".to_owned(),
+        ),
+        (None, Some(_), None) => problems.push(
+            "`password` is required with `username` (as `password_file`, `password_env` or `password`)"
+                .to_owned(),
+        ),
+        (None, None, Some(_)) => problems.push("`username` is required with `password`".to_owned()),
+        (None, None, None) => problems.push(
+            "either `token` (an API key) or `username` and `password` are required".to_owned(),
+        ),
+        (None, Some(_), Some(_)) => {}
+    }
+    if let Some(u) = &raw.username
+        && u.trim().is_empty()
+    {
+        problems.push("`username` must not be empty".to_owned());
+    }
+    if let Some(source) = &raw.user_source {
+        if token.is_some() && raw.username.is_none() {
+            problems.push("`user_source` applies only to `username`/`password` logins".to_owned());
+        }
+        if !USER_SOURCES.contains(&source.trim().to_ascii_uppercase().as_str()) {
+            problems.push(format!(
+                "`user_source`: {source:?} is not one of {}",
+                USER_SOURCES.join(", ")
+            ));
+        }
+    }
+    if let Some(clusters) = &raw.clusters {
+        if clusters.is_empty() {
+            problems.push(
+                "`clusters`: name at least one cluster, or leave the key out for all".to_owned(),
+            );
+        }
+        if clusters.iter().any(|c| c.trim().is_empty()) {
+            problems.push("`clusters`: cluster names must not be empty".to_owned());
+        }
+    }
+    problems
+}
+
+/// Knobs that are not config keys.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// `first` of each list call.
+    pub page_size: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { page_size: 500 }
+    }
+}
+
+pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
+    Ok(build_with(target, ctx, Options::default())?)
+}
+
+/// [`build`] with explicit [`Options`] (tests use small pages).
+pub fn build_with(
+    target: &TargetSettings,
+    ctx: &AdapterContext,
+    options: Options,
+) -> Result<Arc<CloudTower>, String> {
+    let problems = validate(target);
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let url = target.url.clone().ok_or("`url` is required")?;
+    let auth = match target.raw.secret("token")? {
+        Some(key) => Auth::ApiKey(key),
+        None => Auth::Password {
+            username: target.raw.username.clone().unwrap_or_default(),
+            password: target.required_secret("password")?,
+            source: target
+                .raw
+                .user_source
+                .as_deref()
+                .unwrap_or("LOCAL")
+                .trim()
+                .to_ascii_uppercase(),
+        },
+    };
+    let mut settings = ClientSettings::new(Vendor::Cloudtower, &target.name, url);
+    settings.request_timeout = target.timeout;
+    settings.max_concurrent_requests = target.max_concurrent_requests;
+    settings.tls = target.tls.clone();
+    settings.proxy_url = target.proxy_url.clone();
+    // Messages (audit actions, alert texts) in English, whatever the tower's default.
+    settings.default_headers.insert(
+        HeaderName::from_static("content-language"),
+        HeaderValue::from_static("en-US"),
+    );
+    let client = ApiClient::new(
+        settings,
+        Some(Arc::new(auth)),
+        ctx.metrics.clone(),
+        client::decode_error,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(CloudTower {
+        name: target.name.clone(),
+        tower: Tower {
+            client,
+            page_size: options.page_size.max(1),
+        },
+        scope: Scope {
+            clusters: target.raw.clusters.clone(),
+        },
+        backup: BackupSupport::default(),
+    }))
+}
+
+pub struct CloudTower {
+    name: String,
+    tower: Tower,
+    scope: Scope,
+    backup: BackupSupport,
+}
+
+/// ApiError is not `Clone`; one failure is reported by two collectors.
+fn duplicate(e: &VendorError) -> VendorError {
+    match e {
+        VendorError::Api(a) => VendorError::Api(match a {
+            ApiError::Transport { endpoint, detail } => ApiError::Transport {
+                endpoint: endpoint.clone(),
+                detail: detail.clone(),
+            },
+            ApiError::Timeout { endpoint, seconds } => ApiError::Timeout {
+                endpoint: endpoint.clone(),
+                seconds: *seconds,
+            },
+            ApiError::Status {
+                endpoint,
+                status,
+                message,
+            } => ApiError::Status {
+                endpoint: endpoint.clone(),
+                status: *status,
+                message: message.clone(),
+            },
+            ApiError::LoginRefused {
+                endpoint,
+                status,
+                message,
+            } => ApiError::LoginRefused {
+                endpoint: endpoint.clone(),
+                status: *status,
+                message: message.clone(),
+            },
+            ApiError::Decode { endpoint, detail } => ApiError::Decode {
+                endpoint: endpoint.clone(),
+                detail: detail.clone(),
+            },
+            ApiError::Config(m) => ApiError::Config(m.clone()),
+        }),
+        VendorError::Unsupported(m) => VendorError::Unsupported(m.clone()),
+        VendorError::Invalid(m) => VendorError::Invalid(m.clone()),
+    }
+}
+
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// How far before a report period jobs are read first, to find each VM's last success
+/// before it; and how far when that is not enough.
+const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
+const FAR_BEFORE_PERIOD: Duration = Duration::from_secs(35 * 86_400);
+
+#[async_trait]
+impl Adapter for CloudTower {
+    async fn collect(&self, window: Window) -> Collection {
+        let tower = &self.tower;
+        let main = async {
+            match inventory::fetch_base(tower, &self.scope, &self.backup, &self.name).await {
+                Ok(base) => {
+                    let range = JobRange {
+                        since: window.since,
+                        until: None,
+                    };
+                    let jobs = jobs::fetch_jobs(
+                        tower,
+                        &self.scope,
+                        &base,
+                        &self.backup,
+                        &self.name,
+                        range,
+                    )
+                    .await;
+                    (
+                        Ok(inventory::inventory(&base)),
+                        jobs.map_err(VendorError::from),
+                    )
+                }
+                Err(e) => {
+                    let e = VendorError::from(e);
+                    (Err(duplicate(&e)), Err(e))
+                }
+            }
+        };
+        let until = window.now + jiff::SignedDuration::from_secs(1);
+        let (main, warnings, audit, storage) = tokio::join!(
+            main,
+            collect::warnings(tower, &self.scope),
+            collect::audit(tower, &self.scope, window.since, until),
+            collect::storage(tower, &self.scope, &self.backup, &self.name),
+        );
+        Collection {
+            inventory: main.0,
+            jobs: main.1,
+            warnings: warnings.map_err(Into::into),
+            audit: audit.map_err(Into::into),
+            storage: storage.map_err(Into::into),
+        }
+    }
+
+    async fn probe(&self) -> Result<String, VendorError> {
+        let tower = &self.tower;
+        let version = tower.version().await.ok();
+        tower.client.credential().await?;
+        let vm_query = Query::filter(and([
+            self.scope.cluster_filter(),
+            Some(json!({ "in_recycle_bin": false })),
+        ]));
+        let cluster_query = Query::filter(match &self.scope.clusters {
+            Some(names) => json!({ "name_in": names }),
+            None => json!({}),
+        });
+        let scoped = Query::filter(and([self.scope.cluster_filter()]));
+        let all = Query::all();
+        // Tower-wide alerts (without a cluster) count for a limited target too.
+        let active = Query::filter(match &self.scope.clusters {
+            Some(names) => json!({
+                "ended": false,
+                "OR": [{ "cluster": { "name_in": names } }, { "cluster": null }],
+            }),
+            None => json!({ "ended": false }),
+        });
+        let (vms, clusters, snapshot_plans, backup_plans, alerts) = tokio::join!(
+            tower.count("vms", &vm_query),
+            tower.count("clusters", &cluster_query),
+            tower.count("snapshot-plans", &scoped),
+            tower.count("backup-plans", &all),
+            tower.count("alerts", &active),
+        );
+        let backup = match self.backup.observe(&self.name, backup_plans)? {
+            Some(n) => counted(n, "backup plan", "backup plans"),
+            None => "backup plans: unsupported (tower older than 4.6)".to_owned(),
+        };
+        Ok(format!(
+            "CloudTower {}: {} in {}, {}, {backup}, {}",
+            version.as_deref().unwrap_or("(version unknown)"),
+            counted(vms?, "VM", "VMs"),
+            counted(clusters?, "cluster", "clusters"),
+            counted(snapshot_plans?, "snapshot plan", "snapshot plans"),
+            counted(alerts?, "active alert", "active alerts"),
+        ))
+    }
+
+    async fn history(&self, period: Period) -> Result<History, VendorError> {
+        let tower = &self.tower;
+        let base = inventory::fetch_base(tower, &self.scope, &self.backup, &self.name).await?;
+        let mut objects = inventory::inventory(&base);
+        if let Some(begins) = jobs::history_begins(tower, &self.scope, &base).await? {
+            for o in &mut objects {
+                if o.created.is_none_or(|c| c < begins) {
+                    o.history_start = Some(begins);
+                }
+            }
+        }
+        let near = crate::clock::before(period.from, BEFORE_PERIOD);
+        let range = JobRange {
+            since: near,
+            until: Some(period.to),
+        };
+        let (jobs, audit) = tokio::join!(
+            jobs::fetch_jobs(tower, &self.scope, &base, &self.backup, &self.name, range),
+            collect::audit(tower, &self.scope, period.from, period.to),
+        );
+        let mut jobs = jobs?;
+        let succeeded: HashSet<&str> = jobs
+            .iter()
+            .filter(|j| j.kind.is_protection() && j.result.is_success(false))
+            .filter(|j| j.time().is_some_and(|t| t < period.from))
+            .map(|j| j.object_id.as_str())
+            .collect();
+        let lacking = objects.iter().any(|o| {
+            o.protected && o.created.is_none_or(|c| c < near) && !succeeded.contains(o.id.as_str())
+        });
+        if lacking {
+            let far = JobRange {
+                since: crate::clock::before(period.from, FAR_BEFORE_PERIOD),
+                until: Some(near),
+            };
+            let more =
+                jobs::fetch_jobs(tower, &self.scope, &base, &self.backup, &self.name, far).await?;
+            let known: HashSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
+            jobs.extend(more.into_iter().filter(|j| !known.contains(&j.id)));
+            jobs.sort_by(|a, b| (a.time(), &a.id).cmp(&(b.time(), &b.id)));
+        }
+        Ok(History {
+            objects,
+            jobs,
+            audit: audit?,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Server errors, throttling and broken bodies.
+
+use super::*;
+
+#[tokio::test]
+async fn server_errors_name_the_endpoint() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    a.probe().await.unwrap();
+    h.fault("cloudtower:5xx=1");
+    let c = a.collect(h.window()).await;
+    for e in [
+        error_text(&c.inventory),
+        error_text(&c.jobs),
+        error_text(&c.warnings),
+        error_text(&c.audit),
+        error_text(&c.storage),
+    ] {
+        assert!(e.contains("POST /v2/api/get-") && e.contains("500"), "{e}");
+        assert!(e.contains("Internal server error"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_waited_out() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    a.probe().await.unwrap();
+    h.fault("cloudtower:429=1");
+    let faults = h.server.ctx.faults.clone();
+    let clear = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        faults.clear();
+    });
+    let c = a.collect(h.window()).await;
+    clear.await.unwrap();
+    assert!(h.requests("429") >= 1);
+    h.assert_matches_world(c, Tower::Current, &Scope::all());
+}
+
+#[tokio::test]
+async fn truncated_bodies_are_decode_errors_naming_the_endpoint() {
+    let h = start().await;
+    let a = h.adapter("", &h.password_keys());
+    a.probe().await.unwrap();
+    h.fault("cloudtower:truncate=1");
+    let c = a.collect(h.window()).await;
+    for e in [
+        error_text(&c.inventory),
+        error_text(&c.warnings),
+        error_text(&c.storage),
+    ] {
+        assert!(e.contains("POST /v2/api/get-"), "{e}");
+        assert!(e.contains("could not decode"), "{e}");
+    }
+    h.fault("cloudtower:clear");
+    h.fault("cloudtower:malformed=1");
+    let e = error_text(&a.collect(h.window()).await.audit);
+    assert!(
+        e.contains("POST /v2/api/get-user-audit-logs: could not decode"),
+        "{e}"
+    );
+}
