@@ -76,6 +76,10 @@ fn vendor_sims(ctx: &SimContext) -> Vec<(VendorSim, DemoTargets)> {
             crate::vendors::cloudsync::sim::build(ctx),
             crate::vendors::cloudsync::sim::demo_targets as DemoTargets,
         ),
+        (
+            crate::vendors::clumio::sim::build(ctx),
+            crate::vendors::clumio::sim::demo_targets as DemoTargets,
+        ),
     ]
 }
 

@@ -8,6 +8,7 @@ pub mod backupdr;
 pub mod cloudsync;
 pub mod cloudtower;
 pub mod cloutility;
+pub mod clumio;
 pub mod lenient;
 
 use std::sync::Arc;
@@ -117,7 +118,7 @@ pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
         Vendor::Backupdr => backupdr::KEYS,
         Vendor::Cloudsync => cloudsync::KEYS,
         Vendor::Cloudtower => cloudtower::KEYS,
-        _ => &[],
+        Vendor::Clumio => clumio::KEYS,
     }
 }
 
@@ -128,7 +129,7 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
         Vendor::Backupdr => backupdr::validate(target),
         Vendor::Cloudsync => cloudsync::validate(target),
         Vendor::Cloudtower => cloudtower::validate(target),
-        other => vec![format!("vendor {other} is not supported by this build yet")],
+        Vendor::Clumio => clumio::validate(target),
     }
 }
 
@@ -138,6 +139,6 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
         Vendor::Backupdr => backupdr::build(target, ctx),
         Vendor::Cloudsync => cloudsync::build(target, ctx),
         Vendor::Cloudtower => cloudtower::build(target, ctx),
-        other => Err(format!("vendor {other} is not supported by this build yet")),
+        Vendor::Clumio => clumio::build(target, ctx),
     }
 }

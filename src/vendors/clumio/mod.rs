@@ -1,0 +1,397 @@
+//! Clumio (Commvault Cloud for AWS): protected AWS assets, their backup tasks, restore
+//! points, alerts and audit trail, read with an API token over Clumio's HAL REST API.
+//!
+//! What is read, per refresh:
+//! - `/organizational-units` for tenant names (the tenant of an asset is its OU's name);
+//! - `/policies/definitions` for policy names, activation and RPO (SLA `rpo_frequency`);
+//! - EBS volumes, EC2 instances, protection groups and RDS resources under `/datasources`;
+//! - per asset, the first page of its backups list (`limit=1`, newest first): the count of
+//!   restore points (`total_count`) and the newest one with its size;
+//! - `/tasks` created since the window (and all still running), `/alerts/individual` that are
+//!   active, `/audit-trails` since the window.
+//!
+//! Requests carry the per-resource `Accept` version, the OU context header when the target
+//! has `organizational_unit`, and pass through a client-side rate limit well under Clumio's
+//! 100 requests per second.
+
+mod client;
+mod inventory;
+mod mapping;
+mod ratelimit;
+pub mod sim;
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::json;
+
+use self::client::{ClumioClient, PAGE_LIMIT, TokenAuth};
+use self::mapping::AssetKind;
+use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use crate::api::{ApiClient, ClientSettings};
+use crate::clock::{Clock, before};
+use crate::config::{SecretSource, TargetSettings};
+use crate::model::{Job, Storage, Vendor};
+
+pub use self::ratelimit::{BURST, REQUESTS_PER_SECOND, RateLimiter};
+
+/// Vendor-specific target keys (contract §2).
+pub const KEYS: &[&str] = &["token", "organizational_unit"];
+
+/// The OU a request without the context header runs in.
+pub const GLOBAL_OU: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Clumio serves task history for six months only.
+const TASK_HISTORY: Duration = Duration::from_secs(180 * 86_400);
+/// A task created this long before the window may still end inside it.
+const TASK_OVERLAP: Duration = Duration::from_secs(86_400);
+/// How far before a report period tasks are read, to know each asset's last success.
+const REPORT_LEAD: Duration = Duration::from_secs(31 * 86_400);
+
+pub fn validate(target: &TargetSettings) -> Vec<String> {
+    let mut problems = Vec::new();
+    match &target.url {
+        None => problems.push(
+            "`url` is required (the Clumio API portal, e.g. https://us-west-2.api.clumio.com)"
+                .to_owned(),
+        ),
+        Some(u) if !matches!(u.scheme(), "http" | "https") => {
+            problems.push(format!("`url`: {u} is not an http(s) URL"))
+        }
+        Some(_) => {}
+    }
+    match target.required_secret("token") {
+        Err(e) => problems.push(e),
+        Ok(SecretSource::Inline(t)) => {
+            use secrecy::ExposeSecret;
+            let t = t.expose_secret();
+            if t.trim_start().to_ascii_lowercase().starts_with("bearer ") {
+                problems.push("`token`: give the API token without the `Bearer ` prefix".into());
+            } else if t.trim().is_empty() || t.trim().contains(char::is_whitespace) {
+                problems.push("`token`: an API token is one word without spaces".into());
+            }
+        }
+        Ok(_) => {}
+    }
+    if let Some(ou) = &target.raw.organizational_unit {
+        let ok = !ou.is_empty() && ou.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            problems.push(format!(
+                "`organizational_unit`: {ou:?} is not an organizational unit id (expected e.g. {GLOBAL_OU})"
+            ));
+        }
+    }
+    problems
+}
+
+pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
+    let url = target.url.clone().ok_or("`url` is required")?;
+    let token = target.required_secret("token")?;
+    let limiter = ratelimit::for_portal(&url);
+    let mut settings = ClientSettings::new(Vendor::Clumio, &target.name, url);
+    settings.request_timeout = target.timeout.min(Duration::from_secs(60));
+    settings.max_concurrent_requests = target.max_concurrent_requests;
+    settings.tls = target.tls.clone();
+    settings.proxy_url = target.proxy_url.clone();
+    if let Some(ou) = &target.raw.organizational_unit {
+        let value = HeaderValue::from_str(ou)
+            .map_err(|_| format!("`organizational_unit`: {ou:?} is not a valid header value"))?;
+        settings
+            .default_headers
+            .insert(HeaderName::from_static(client::OU_CONTEXT), value);
+    }
+    let auth = Arc::new(TokenAuth {
+        token,
+        limiter: limiter.clone(),
+    });
+    let api = ApiClient::new(
+        settings,
+        Some(auth),
+        ctx.metrics.clone(),
+        client::decode_error,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(ClumioAdapter {
+        client: ClumioClient { api, limiter },
+        clock: ctx.clock.clone(),
+        context_ou: target.raw.organizational_unit.clone(),
+        concurrency: target.max_concurrent_requests.max(1),
+    }))
+}
+
+struct ClumioAdapter {
+    client: ClumioClient,
+    clock: Clock,
+    context_ou: Option<String>,
+    concurrency: usize,
+}
+
+/// The organizational units the target sees, and the tenant of anything not tied to one
+/// asset (alerts on accounts, audit events on users).
+struct Scope {
+    ou_names: HashMap<String, String>,
+    tenant: String,
+}
+
+impl Scope {
+    fn tenant_of_ou(&self, ou: Option<&str>) -> String {
+        ou.and_then(|id| self.ou_names.get(id))
+            .cloned()
+            .unwrap_or_else(|| self.tenant.clone())
+    }
+}
+
+/// A filter in Clumio's query syntax, timestamps in whole seconds.
+fn ts(t: Timestamp) -> String {
+    Timestamp::from_second(t.as_second())
+        .unwrap_or(t)
+        .to_string()
+}
+
+fn limit() -> (&'static str, String) {
+    ("limit", PAGE_LIMIT.to_string())
+}
+
+/// A copy of an error for the collectors that failed because another read failed.
+fn echo(e: &VendorError) -> VendorError {
+    VendorError::Invalid(e.to_string())
+}
+
+impl ClumioAdapter {
+    async fn scope(&self) -> Result<Scope, VendorError> {
+        let ous: Vec<wire::OrganizationalUnit> =
+            self.client.list_all(&client::OUS, &[limit()]).await?;
+        let mut ou_names = HashMap::new();
+        let mut root = None;
+        for ou in &ous {
+            let (Some(id), Some(name)) = (&ou.id, &ou.name) else {
+                continue;
+            };
+            if ou.parent_id.as_deref().is_none_or(str::is_empty) {
+                root = Some(name.clone());
+            }
+            ou_names.insert(id.clone(), name.clone());
+        }
+        let context = self.context_ou.as_deref().unwrap_or(GLOBAL_OU);
+        let tenant = ou_names
+            .get(context)
+            .cloned()
+            .or(root)
+            .unwrap_or_else(|| context.to_owned());
+        Ok(Scope { ou_names, tenant })
+    }
+
+    async fn tasks(&self, filter: serde_json::Value) -> Result<Vec<wire::Task>, VendorError> {
+        self.client
+            .list_all(&client::TASKS, &[limit(), ("filter", filter.to_string())])
+            .await
+    }
+
+    /// Jobs that ended in the window or are still running.
+    async fn jobs(&self, w: Window) -> Result<Vec<Job>, VendorError> {
+        let created_since = ts(before(w.since, TASK_OVERLAP));
+        let (recent, running) = tokio::join!(
+            self.tasks(json!({ "created_timestamp": { "$gte": created_since } })),
+            self.tasks(json!({ "status": { "$in": ["queued", "in_progress", "aborting"] } })),
+        );
+        let mut by_id: HashMap<String, Job> = HashMap::new();
+        for t in recent?.iter().chain(running?.iter()) {
+            if let Some(job) = mapping::job_from_task(t) {
+                by_id.insert(job.id.clone(), job);
+            }
+        }
+        let mut jobs: Vec<Job> = by_id
+            .into_values()
+            .filter(|j| !j.result.is_finished() || j.time().is_some_and(|t| t >= w.since))
+            .collect();
+        sort_jobs(&mut jobs);
+        Ok(jobs)
+    }
+
+    async fn alerts(&self) -> Result<Vec<wire::Alert>, VendorError> {
+        let filter = json!({ "status": { "$in": ["active"] } }).to_string();
+        self.client
+            .list_all(&client::ALERTS, &[limit(), ("filter", filter)])
+            .await
+    }
+
+    async fn audit_trails(
+        &self,
+        from: Timestamp,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<wire::AuditTrail>, VendorError> {
+        let filter = match to {
+            Some(to) => json!({ "start_timestamp": { "$gte": ts(from), "$lt": ts(to) } }),
+            None => json!({ "start_timestamp": { "$gte": ts(from) } }),
+        };
+        self.client
+            .list_all(
+                &client::AUDIT_TRAILS,
+                &[limit(), ("filter", filter.to_string())],
+            )
+            .await
+    }
+}
+
+fn sort_jobs(jobs: &mut [Job]) {
+    jobs.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
+}
+
+#[async_trait]
+impl Adapter for ClumioAdapter {
+    async fn collect(&self, w: Window) -> Collection {
+        // Log in before the concurrent reads, so that a refused token costs one refused login
+        // per refresh rather than one per read.
+        if let Err(e) = self.client.api.credential().await {
+            let e = e.to_string();
+            return Collection::failed(|| VendorError::Invalid(e.clone()));
+        }
+        let (scope, jobs, alerts, audit) = tokio::join!(
+            self.scope(),
+            self.jobs(w),
+            self.alerts(),
+            self.audit_trails(w.since, None)
+        );
+        let scope = match scope {
+            Ok(s) => s,
+            Err(e) => {
+                return Collection {
+                    inventory: Err(echo(&e)),
+                    jobs,
+                    warnings: Err(echo(&e)),
+                    audit: Err(echo(&e)),
+                    storage: Err(e),
+                };
+            }
+        };
+        let inventory = self.inventory(w.now, &scope).await;
+        let tenant_by_asset: HashMap<&str, &str> = inventory
+            .as_ref()
+            .map(|objs| {
+                objs.iter()
+                    .map(|o| (o.id.as_str(), o.tenant.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tenant_of = |id: &str| tenant_by_asset.get(id).map(|t| (*t).to_owned());
+        let warnings = alerts.map(|list| {
+            list.iter()
+                .filter(|a| a.status.as_deref().is_none_or(|s| s == "active"))
+                .map(|a| mapping::warning_from_alert(a, tenant_of, &scope.tenant))
+                .collect()
+        });
+        let audit = audit.map(|list| {
+            let mut events: Vec<_> = list
+                .iter()
+                .filter_map(|t| {
+                    let about = t.primary_entity.as_ref().and_then(|e| e.id.as_deref());
+                    let tenant = about
+                        .and_then(tenant_of)
+                        .unwrap_or_else(|| scope.tenant.clone());
+                    mapping::audit_event(t, &tenant)
+                })
+                .collect();
+            events.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+            events
+        });
+        let storage = match &inventory {
+            Ok(objects) => {
+                let mut tenants: HashMap<String, u64> = HashMap::new();
+                for o in objects {
+                    *tenants.entry(o.tenant.clone()).or_default() += o.stored_bytes.unwrap_or(0);
+                }
+                let mut tenants: Vec<(String, u64)> = tenants.into_iter().collect();
+                tenants.sort();
+                Ok(Storage {
+                    pools: Vec::new(),
+                    tenants,
+                    objects: Vec::new(),
+                })
+            }
+            Err(e) => Err(echo(e)),
+        };
+        Collection {
+            inventory,
+            jobs,
+            warnings,
+            audit,
+            storage,
+        }
+    }
+
+    async fn probe(&self) -> Result<String, VendorError> {
+        let scope = self.scope().await?;
+        let mut parts = Vec::new();
+        let mut total = 0;
+        for kind in AssetKind::ALL {
+            let page: wire::Page<wire::Datasource> = self
+                .client
+                .first_page(kind.datasources(), &[("limit", "1".to_owned())])
+                .await?;
+            let n = page.total_count.unwrap_or(0);
+            total += n;
+            parts.push(format!("{n} {}", kind.object_type()));
+        }
+        let filter = json!({ "status": { "$in": ["active"] } }).to_string();
+        let alerts: wire::Page<wire::Alert> = self
+            .client
+            .first_page(
+                &client::ALERTS,
+                &[("limit", "1".to_owned()), ("filter", filter)],
+            )
+            .await?;
+        Ok(format!(
+            "organizational unit {:?} ({} units visible): {total} assets ({}), {} active alerts",
+            scope.tenant,
+            scope.ou_names.len(),
+            parts.join(", "),
+            alerts.total_count.unwrap_or(0)
+        ))
+    }
+
+    async fn history(&self, period: Period) -> Result<History, VendorError> {
+        let now = self.clock.now();
+        let scope = self.scope().await?;
+        let objects = self.inventory(now, &scope).await?;
+        let floor = before(period.from, REPORT_LEAD).max(before(now, TASK_HISTORY));
+        let tasks = self
+            .tasks(json!({ "created_timestamp": { "$gte": ts(floor), "$lte": ts(period.to) } }))
+            .await?;
+        // Page numbers over a newest-first list shift when tasks are added while we read,
+        // so a task may come twice.
+        let by_id: HashMap<String, Job> = tasks
+            .iter()
+            .filter_map(mapping::job_from_task)
+            .filter(|j| j.result.is_finished() && j.time().is_some_and(|t| t < period.to))
+            .map(|j| (j.id.clone(), j))
+            .collect();
+        let mut jobs: Vec<Job> = by_id.into_values().collect();
+        sort_jobs(&mut jobs);
+        let tenant_by_asset: HashMap<&str, &str> = objects
+            .iter()
+            .map(|o| (o.id.as_str(), o.tenant.as_str()))
+            .collect();
+        let trails = self.audit_trails(period.from, Some(period.to)).await?;
+        let mut audit: Vec<_> = trails
+            .iter()
+            .filter_map(|t| {
+                let about = t.primary_entity.as_ref().and_then(|e| e.id.as_deref());
+                let tenant = about
+                    .and_then(|id| tenant_by_asset.get(id).map(|t| (*t).to_owned()))
+                    .unwrap_or_else(|| scope.tenant.clone());
+                mapping::audit_event(t, &tenant)
+            })
+            .collect();
+        audit.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+        Ok(History {
+            objects,
+            jobs,
+            audit,
+        })
+    }
+}
