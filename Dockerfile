@@ -4,6 +4,7 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+COPY benches ./benches
 ARG BACKUP_EXPORTER_REVISION=unknown
 ENV BACKUP_EXPORTER_REVISION=${BACKUP_EXPORTER_REVISION}
 RUN cargo build --release --locked && strip target/release/backup-exporter
