@@ -2,7 +2,7 @@ use reqwest::StatusCode;
 
 /// What went wrong talking to a vendor. Every variant names the endpoint (method and path,
 /// never the query string or a credential) so that a log line says where to look.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{endpoint}: no response: {detail}")]
     Transport { endpoint: String, detail: String },

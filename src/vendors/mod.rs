@@ -35,7 +35,8 @@ pub struct Period {
     pub to: Timestamp,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// `Clone` because one failed read often fails several collectors.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum VendorError {
     #[error(transparent)]
     Api(#[from] ApiError),

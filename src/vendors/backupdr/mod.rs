@@ -125,11 +125,6 @@ impl BackupDr {
     }
 }
 
-/// A failed input of a derived collector, as that collector's own error.
-fn again(e: &VendorError) -> VendorError {
-    VendorError::Invalid(e.to_string())
-}
-
 #[async_trait]
 impl Adapter for BackupDr {
     async fn collect(&self, window: Window) -> Collection {
@@ -172,11 +167,11 @@ impl Adapter for BackupDr {
                 }
                 Ok(w)
             }
-            (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => Err(again(e)),
+            (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => Err(e.clone()),
         };
         let storage = match &pools {
             Ok(p) => Ok(read::storage(p, &names)),
-            Err(e) => Err(again(e)),
+            Err(e) => Err(e.clone()),
         };
         Collection {
             inventory,

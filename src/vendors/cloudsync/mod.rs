@@ -126,51 +126,6 @@ struct AccountData {
     audit: Option<Result<Vec<AuditGroup>, ApiError>>,
 }
 
-/// `ApiError` is not `Clone`, but one failed call can fail two collectors.
-fn copy_api_error(e: &ApiError) -> ApiError {
-    match e {
-        ApiError::Transport { endpoint, detail } => ApiError::Transport {
-            endpoint: endpoint.clone(),
-            detail: detail.clone(),
-        },
-        ApiError::Timeout { endpoint, seconds } => ApiError::Timeout {
-            endpoint: endpoint.clone(),
-            seconds: *seconds,
-        },
-        ApiError::Status {
-            endpoint,
-            status,
-            message,
-        } => ApiError::Status {
-            endpoint: endpoint.clone(),
-            status: *status,
-            message: message.clone(),
-        },
-        ApiError::LoginRefused {
-            endpoint,
-            status,
-            message,
-        } => ApiError::LoginRefused {
-            endpoint: endpoint.clone(),
-            status: *status,
-            message: message.clone(),
-        },
-        ApiError::Decode { endpoint, detail } => ApiError::Decode {
-            endpoint: endpoint.clone(),
-            detail: detail.clone(),
-        },
-        ApiError::Config(m) => ApiError::Config(m.clone()),
-    }
-}
-
-fn copy_error(e: &VendorError) -> VendorError {
-    match e {
-        VendorError::Api(a) => VendorError::Api(copy_api_error(a)),
-        VendorError::Unsupported(m) => VendorError::Unsupported(m.clone()),
-        VendorError::Invalid(m) => VendorError::Invalid(m.clone()),
-    }
-}
-
 fn audit_off() -> VendorError {
     VendorError::Unsupported(
         "audit events come from the BlueXP audit service; set `audit_url` (e.g. https://cloudmanager.cloud.netapp.com) to read them".into(),
@@ -188,7 +143,7 @@ fn gather<T, U>(
     for d in data {
         match part(d) {
             Some(Ok(v)) => each(&d.tenant, v, &mut out),
-            Some(Err(e)) => return Err(VendorError::Api(copy_api_error(e))),
+            Some(Err(e)) => return Err(VendorError::Api(e.clone())),
             None => {}
         }
     }
@@ -305,7 +260,7 @@ impl Adapter for CloudSync {
         };
         let data = match self.read(want).await {
             Ok(d) => d,
-            Err(e) => return Collection::failed(|| copy_error(&e)),
+            Err(e) => return Collection::failed(|| e.clone()),
         };
         let jobs = gather(
             &data,

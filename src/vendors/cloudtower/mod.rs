@@ -26,7 +26,7 @@ use self::client::{Auth, BackupSupport, Query, Tower};
 use self::inventory::{Scope, and};
 use self::jobs::JobRange;
 use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
-use crate::api::{ApiClient, ApiError, ClientSettings};
+use crate::api::{ApiClient, ClientSettings};
 use crate::config::TargetSettings;
 use crate::model::Vendor;
 
@@ -171,47 +171,6 @@ pub struct CloudTower {
     backup: BackupSupport,
 }
 
-/// ApiError is not `Clone`; one failure is reported by two collectors.
-fn duplicate(e: &VendorError) -> VendorError {
-    match e {
-        VendorError::Api(a) => VendorError::Api(match a {
-            ApiError::Transport { endpoint, detail } => ApiError::Transport {
-                endpoint: endpoint.clone(),
-                detail: detail.clone(),
-            },
-            ApiError::Timeout { endpoint, seconds } => ApiError::Timeout {
-                endpoint: endpoint.clone(),
-                seconds: *seconds,
-            },
-            ApiError::Status {
-                endpoint,
-                status,
-                message,
-            } => ApiError::Status {
-                endpoint: endpoint.clone(),
-                status: *status,
-                message: message.clone(),
-            },
-            ApiError::LoginRefused {
-                endpoint,
-                status,
-                message,
-            } => ApiError::LoginRefused {
-                endpoint: endpoint.clone(),
-                status: *status,
-                message: message.clone(),
-            },
-            ApiError::Decode { endpoint, detail } => ApiError::Decode {
-                endpoint: endpoint.clone(),
-                detail: detail.clone(),
-            },
-            ApiError::Config(m) => ApiError::Config(m.clone()),
-        }),
-        VendorError::Unsupported(m) => VendorError::Unsupported(m.clone()),
-        VendorError::Invalid(m) => VendorError::Invalid(m.clone()),
-    }
-}
-
 fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -248,7 +207,7 @@ impl Adapter for CloudTower {
                 }
                 Err(e) => {
                     let e = VendorError::from(e);
-                    (Err(duplicate(&e)), Err(e))
+                    (Err(e.clone()), Err(e))
                 }
             }
         };

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use super::inventory::{self, ConsumerFacts};
 use super::mapping;
 use super::scope::ConsumerRef;
-use super::{Cloutility, replicate, wire};
+use super::{Cloutility, wire};
 use crate::clock;
 use crate::model::{AuditEvent, Job, Object, Storage, StoragePool, Warning};
 use crate::vendors::{Collected, Collection, History, Period, VendorError, Window};
@@ -50,7 +50,7 @@ struct Scan {
 pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
     let consumers = match a.consumers().await {
         Ok(c) => c,
-        Err(e) => return Collection::failed(|| replicate(&e)),
+        Err(e) => return Collection::failed(|| e.clone()),
     };
     a.cache()
         .keep_only(&consumers.iter().map(|c| c.id).collect());
@@ -93,7 +93,7 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
             // without them would silently lose those figures, so both collectors fail.
             Err(e) => {
                 if storage.is_ok() {
-                    storage = Err(replicate(&e));
+                    storage = Err(e.clone());
                 }
                 gather(&mut objects, Err(e));
             }

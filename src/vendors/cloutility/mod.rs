@@ -225,53 +225,6 @@ impl Adapter for Cloutility {
     }
 }
 
-/// A copy of an error for each collector that failed for the same reason.
-fn replicate(e: &VendorError) -> VendorError {
-    match e {
-        VendorError::Api(a) => VendorError::Api(clone_api(a)),
-        VendorError::Unsupported(m) => VendorError::Unsupported(m.clone()),
-        VendorError::Invalid(m) => VendorError::Invalid(m.clone()),
-    }
-}
-
-/// `ApiError` is not `Clone` (it could one day carry a source); every variant today is
-/// plain data.
-fn clone_api(e: &ApiError) -> ApiError {
-    match e {
-        ApiError::Transport { endpoint, detail } => ApiError::Transport {
-            endpoint: endpoint.clone(),
-            detail: detail.clone(),
-        },
-        ApiError::Timeout { endpoint, seconds } => ApiError::Timeout {
-            endpoint: endpoint.clone(),
-            seconds: *seconds,
-        },
-        ApiError::Status {
-            endpoint,
-            status,
-            message,
-        } => ApiError::Status {
-            endpoint: endpoint.clone(),
-            status: *status,
-            message: message.clone(),
-        },
-        ApiError::LoginRefused {
-            endpoint,
-            status,
-            message,
-        } => ApiError::LoginRefused {
-            endpoint: endpoint.clone(),
-            status: *status,
-            message: message.clone(),
-        },
-        ApiError::Decode { endpoint, detail } => ApiError::Decode {
-            endpoint: endpoint.clone(),
-            detail: detail.clone(),
-        },
-        ApiError::Config(m) => ApiError::Config(m.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,11 +157,6 @@ fn limit() -> (&'static str, String) {
     ("limit", PAGE_LIMIT.to_string())
 }
 
-/// A copy of an error for the collectors that failed because another read failed.
-fn echo(e: &VendorError) -> VendorError {
-    VendorError::Invalid(e.to_string())
-}
-
 impl ClumioAdapter {
     async fn scope(&self) -> Result<Scope, VendorError> {
         let ous: Vec<wire::OrganizationalUnit> =
@@ -261,10 +256,10 @@ impl Adapter for ClumioAdapter {
             Ok(s) => s,
             Err(e) => {
                 return Collection {
-                    inventory: Err(echo(&e)),
+                    inventory: Err(e.clone()),
                     jobs,
-                    warnings: Err(echo(&e)),
-                    audit: Err(echo(&e)),
+                    warnings: Err(e.clone()),
+                    audit: Err(e.clone()),
                     storage: Err(e),
                 };
             }
@@ -313,7 +308,7 @@ impl Adapter for ClumioAdapter {
                     objects: Vec::new(),
                 })
             }
-            Err(e) => Err(echo(e)),
+            Err(e) => Err(e.clone()),
         };
         Collection {
             inventory,
