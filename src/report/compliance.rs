@@ -324,6 +324,9 @@ pub fn evaluate(
         (Status::NonCompliant, why)
     };
 
+    // With the history hidden, the gap from the period start to the first success the vendor
+    // still shows is unknown, not a breach: leave the measures empty (contract §7).
+    let measured = status != Status::NoData;
     ComplianceRow {
         period,
         vendor,
@@ -343,9 +346,9 @@ pub fn evaluate(
         last_success,
         last_attempt: evidence.last_attempt.map(|a| a.time),
         last_result: evidence.last_attempt.and_then(|a| a.result),
-        max_gap: Some(max_gap),
-        breach_count: Some(breaches.len() as u64),
-        breach: Some(breach_total),
+        max_gap: measured.then_some(max_gap),
+        breach_count: measured.then_some(breaches.len() as u64),
+        breach: measured.then_some(breach_total),
         transferred_bytes: evidence.transferred_bytes,
         stored_bytes: object.stored_bytes,
     }

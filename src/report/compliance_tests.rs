@@ -370,6 +370,11 @@ fn hidden_history_is_no_data_and_the_vendor_hint_is_a_success() {
     let r = eval(&o, &jobs, p);
     assert_eq!(r.status, Status::NoData);
     assert!(r.reason.contains("2026-04-20T00:00:00Z"), "{}", r.reason);
+    assert_eq!(
+        (r.max_gap, r.breach_count, r.breach),
+        (None, None, None),
+        "the gap before the history starts is unknown, not a breach"
+    );
 
     // History that starts before the period hides nothing; the hint closes the first gap.
     o.history_start = Some(ts("2026-03-25T00:00:00Z"));

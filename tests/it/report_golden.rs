@@ -417,6 +417,16 @@ async fn cloudsync_month_is_no_data_but_names_every_relationship() {
             ["no_data", "excluded", "unprotected"].contains(&r["status"].as_str()),
             "{r:?}"
         );
+        if r["status"] == "no_data" {
+            assert_eq!(
+                (
+                    r["max_gap_seconds"].as_str(),
+                    r["rpo_breach_count"].as_str()
+                ),
+                ("", ""),
+                "a month the vendor no longer shows is no breach: {r:?}"
+            );
+        }
     }
     assert!(
         rows.iter()
