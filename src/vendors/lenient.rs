@@ -4,6 +4,7 @@
 //!
 //! Use with `#[serde(default, deserialize_with = "lenient::opt_f64")]`.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -84,9 +85,109 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// An epoch number whose unit its magnitude tells: seconds, milliseconds, microseconds or
+/// nanoseconds (vendors disagree, and sometimes disagree with their own documents). No
+/// microsecond value after 1970-01-02 is below 1e11, and no second value before 5138 above
+/// it, so the ranges do not overlap for real times. Zero and negatives mean "none".
+pub fn epoch_time(v: i64) -> Option<Timestamp> {
+    if v <= 0 {
+        return None;
+    }
+    let micros = if v < 100_000_000_000 {
+        v.checked_mul(1_000_000)?
+    } else if v < 100_000_000_000_000 {
+        v.checked_mul(1_000)?
+    } else if v < 100_000_000_000_000_000 {
+        v
+    } else {
+        v / 1_000
+    };
+    Timestamp::from_microsecond(micros).ok()
+}
+
+/// An ISO 8601 time. One without an offset is taken as UTC; empty strings, unparsable text
+/// and placeholders at or before 1970 (.NET's `DateTime.MinValue`, Go's zero time, the
+/// epoch as "never") are no time at all.
+pub fn iso_time(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    let t = s.parse::<Timestamp>().ok().or_else(|| {
+        s.parse::<jiff::civil::DateTime>()
+            .ok()?
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    })?;
+    (t > Timestamp::UNIX_EPOCH).then_some(t)
+}
+
+/// A time as a string (ISO 8601, or an epoch number written as text) or as an epoch number.
+pub fn time_value(v: &Value) -> Option<Timestamp> {
+    match v {
+        Value::String(s) => match s.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => epoch_time(n as i64),
+            _ => iso_time(s),
+        },
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .and_then(epoch_time),
+        _ => None,
+    }
+}
+
+/// [`time_value`] as a field decoder.
+pub fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?
+        .as_ref()
+        .and_then(time_value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_units_are_told_by_magnitude() {
+        let want = Timestamp::from_second(1_668_650_411).unwrap();
+        assert_eq!(epoch_time(1_668_650_411), Some(want));
+        assert_eq!(epoch_time(1_668_650_411_000), Some(want));
+        assert_eq!(epoch_time(1_668_650_411_000_000), Some(want));
+        assert_eq!(epoch_time(1_668_650_411_000_000_000), Some(want));
+        assert_eq!(epoch_time(0), None);
+        assert_eq!(epoch_time(-5), None);
+    }
+
+    #[test]
+    fn iso_times_and_placeholders() {
+        assert_eq!(
+            iso_time("2024-12-18T19:32:23").unwrap().to_string(),
+            "2024-12-18T19:32:23Z",
+            "no offset is UTC"
+        );
+        assert_eq!(
+            iso_time("2024-12-18T19:32:23.1234567+01:00")
+                .unwrap()
+                .as_second(),
+            iso_time("2024-12-18T18:32:23Z").unwrap().as_second()
+        );
+        assert_eq!(iso_time("0001-01-01T00:00:00"), None);
+        assert_eq!(iso_time("1970-01-01T00:00:00.000Z"), None);
+        assert_eq!(iso_time(""), None);
+        assert_eq!(iso_time("yesterday"), None);
+    }
+
+    #[test]
+    fn time_values_of_every_shape() {
+        let want = Some(Timestamp::from_second(1_700_000_000).unwrap());
+        assert_eq!(time_value(&Value::from(1_700_000_000)), want);
+        assert_eq!(time_value(&Value::from(1_700_000_000_000i64)), want);
+        assert_eq!(time_value(&Value::from(1_700_000_000.0)), want);
+        assert_eq!(time_value(&Value::from("1700000000")), want);
+        assert_eq!(time_value(&Value::from("2023-11-14T22:13:20Z")), want);
+        assert_eq!(time_value(&Value::from("0001-01-01T00:00:00Z")), None);
+        assert_eq!(time_value(&Value::from(-1)), None);
+        assert_eq!(time_value(&Value::Null), None);
+    }
 
     #[derive(Deserialize)]
     struct W {

@@ -4,7 +4,7 @@
 //! a refresh.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::vendors::lenient;
@@ -236,28 +236,9 @@ pub(super) struct AuditGroup {
     pub errors: Vec<Value>,
 }
 
-/// A time as an ISO-8601 string, or as epoch milliseconds. The audit spec says
-/// milliseconds but its examples look like seconds, so a number too small to be a
-/// millisecond time after 1973 is read as seconds.
-pub(super) fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.and_then(|v| match v {
-        Value::String(s) => s
-            .trim()
-            .parse::<Timestamp>()
-            .ok()
-            .or_else(|| s.trim().parse::<f64>().ok().and_then(epoch_number_to_time)),
-        Value::Number(n) => n.as_f64().and_then(epoch_number_to_time),
-        _ => None,
-    }))
-}
-
-pub(super) fn epoch_number_to_time(n: f64) -> Option<Timestamp> {
-    if !n.is_finite() || n <= 0.0 {
-        return None;
-    }
-    let ms = if n < 1e11 { n * 1000.0 } else { n };
-    Timestamp::from_millisecond(ms as i64).ok()
-}
+/// Times come as ISO-8601 strings or as epoch numbers. The audit spec says milliseconds but
+/// its examples look like seconds; the shared decoder tells them apart by magnitude.
+pub(super) use lenient::opt_time;
 
 #[cfg(test)]
 mod tests {
@@ -308,17 +289,16 @@ mod tests {
 
     #[test]
     fn epoch_numbers_in_seconds_or_milliseconds() {
+        let t = |v: Value| lenient::time_value(&v);
         assert_eq!(
-            epoch_number_to_time(1676559600.0).unwrap().as_second(),
+            t(Value::from(1676559600.0)).unwrap().as_second(),
             1676559600
         );
         assert_eq!(
-            epoch_number_to_time(1684050775135.0)
-                .unwrap()
-                .as_millisecond(),
+            t(Value::from(1684050775135.0)).unwrap().as_millisecond(),
             1684050775135
         );
-        assert!(epoch_number_to_time(-1.0).is_none());
-        assert!(epoch_number_to_time(f64::NAN).is_none());
+        assert!(t(Value::from(-1.0)).is_none());
+        assert!(t(Value::from("NaN")).is_none());
     }
 }

@@ -6,7 +6,7 @@
 //! `snapshotPlan`, `snapshotGroup`).
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::vendors::lenient::{opt_bool, opt_i64, opt_string, opt_u64, vec_or_null};
@@ -44,28 +44,10 @@ identified!(
     BackupStoreRepository
 );
 
-/// A CloudTower time: ISO 8601 with milliseconds and `Z`. Empty strings (an active alert's
-/// end) and the epoch (CloudTower's "never") are `None`.
-pub(super) fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.and_then(|v| match v {
-        Value::String(s) => parse_time(&s),
-        Value::Number(n) => n
-            .as_i64()
-            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
-            .filter(|t| *t > Timestamp::UNIX_EPOCH),
-        _ => None,
-    }))
-}
-
-pub(super) fn parse_time(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    s.parse::<Timestamp>()
-        .ok()
-        .filter(|t| *t > Timestamp::UNIX_EPOCH)
-}
+/// CloudTower times are ISO 8601 with milliseconds and `Z`. Empty strings (an active
+/// alert's end) and the epoch (CloudTower's "never") are `None`, which the shared decoder
+/// already makes of them.
+pub(super) use crate::vendors::lenient::opt_time;
 
 /// The form CloudTower writes and expects in `where` filters.
 pub(super) fn format_time(t: Timestamp) -> String {
@@ -373,12 +355,15 @@ mod tests {
 
     #[test]
     fn times_parse_with_milliseconds_and_never_is_none() {
-        let t = parse_time("2025-12-25T06:26:25.000Z").unwrap();
+        let t = crate::vendors::lenient::iso_time("2025-12-25T06:26:25.000Z").unwrap();
         assert_eq!(t.as_second(), 1_766_643_985);
         assert_eq!(format_time(t), "2025-12-25T06:26:25.000Z");
-        assert_eq!(parse_time(""), None);
-        assert_eq!(parse_time("1970-01-01T00:00:00.000Z"), None);
-        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(crate::vendors::lenient::iso_time(""), None);
+        assert_eq!(
+            crate::vendors::lenient::iso_time("1970-01-01T00:00:00.000Z"),
+            None
+        );
+        assert_eq!(crate::vendors::lenient::iso_time("yesterday"), None);
     }
 
     #[test]

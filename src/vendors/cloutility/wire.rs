@@ -76,9 +76,9 @@ pub(super) struct Consumer {
     pub id: Option<u64>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "opt_timestamp")]
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     pub created_date: Option<Timestamp>,
-    #[serde(default, deserialize_with = "opt_timestamp")]
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     pub latest_restore_point: Option<Timestamp>,
     /// The business unit that owns the consumer.
     pub business_unit: Option<BusinessUnitRef>,
@@ -162,7 +162,7 @@ pub(super) struct Filespace {
     pub capacity_mega_bytes: Option<f64>,
     #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub percentage_utilized: Option<f64>,
-    #[serde(default, deserialize_with = "opt_timestamp")]
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     pub last_backup_end: Option<Timestamp>,
     #[serde(default, deserialize_with = "lenient::vec_or_null")]
     pub occupancies: Vec<Occupancy>,
@@ -273,11 +273,11 @@ pub(super) struct Job {
     pub status: Option<Lookup>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub scheduled: Option<bool>,
-    #[serde(default, deserialize_with = "opt_timestamp")]
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     pub scheduled_start: Option<Timestamp>,
-    #[serde(default, deserialize_with = "opt_timestamp")]
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     pub actual_start: Option<Timestamp>,
-    #[serde(default, deserialize_with = "opt_timestamp")]
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     pub completed: Option<Timestamp>,
     /// The client's return code: 0 and 4 fine, 8 warnings, 12 and up errors.
     #[serde(default, deserialize_with = "lenient::opt_i64")]
@@ -304,7 +304,7 @@ pub(super) struct AuditLog {
         default,
         alias = "date",
         alias = "time",
-        deserialize_with = "opt_timestamp"
+        deserialize_with = "lenient::opt_time"
     )]
     pub created_date: Option<Timestamp>,
     /// 0 info, 100 create, 200 modify, 300 delete, 400 error; or a name, or a lookup.
@@ -333,29 +333,9 @@ fn opt_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     }))
 }
 
-/// An ISO 8601 time. A time without an offset is taken as UTC (the portal stores UTC), and
-/// .NET's `DateTime.MinValue` (`0001-01-01T00:00:00`, the "bogus value" of `jobs/first`)
-/// or anything before 1970 is no time at all.
-pub(super) fn parse_time(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    let t = s.parse::<Timestamp>().ok().or_else(|| {
-        s.parse::<jiff::civil::DateTime>()
-            .ok()?
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp())
-    })?;
-    (t > Timestamp::UNIX_EPOCH).then_some(t)
-}
-
-pub(super) fn opt_timestamp<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Timestamp>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?
-        .as_ref()
-        .and_then(Value::as_str)
-        .and_then(parse_time))
-}
+// Portal times are ISO 8601; one without an offset is UTC (the portal stores UTC), and
+// .NET's `DateTime.MinValue` (`0001-01-01T00:00:00`, the "bogus value" of `jobs/first`) is
+// no time at all: `lenient::opt_time` does exactly that.
 
 #[cfg(test)]
 mod tests {
@@ -394,17 +374,21 @@ mod tests {
     #[test]
     fn times_without_offset_are_utc_and_min_value_is_none() {
         assert_eq!(
-            parse_time("2024-12-18T19:32:23").unwrap().to_string(),
+            lenient::iso_time("2024-12-18T19:32:23")
+                .unwrap()
+                .to_string(),
             "2024-12-18T19:32:23Z"
         );
         assert_eq!(
-            parse_time("2024-12-18T19:32:23.1234567+01:00")
+            lenient::iso_time("2024-12-18T19:32:23.1234567+01:00")
                 .unwrap()
                 .as_second(),
-            parse_time("2024-12-18T18:32:23Z").unwrap().as_second()
+            lenient::iso_time("2024-12-18T18:32:23Z")
+                .unwrap()
+                .as_second()
         );
-        assert_eq!(parse_time("0001-01-01T00:00:00"), None);
-        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(lenient::iso_time("0001-01-01T00:00:00"), None);
+        assert_eq!(lenient::iso_time("yesterday"), None);
     }
 
     #[test]

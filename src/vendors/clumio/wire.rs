@@ -12,43 +12,14 @@
 //!   filter field's name).
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::vendors::lenient;
 
-/// An RFC 3339 string, or unix seconds (milliseconds when too large for seconds); `null`,
-/// empty strings, the Go zero time and anything unparsable are `None`.
-pub fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.and_then(|v| time_of(&v)))
-}
-
-pub fn time_of(v: &Value) -> Option<Timestamp> {
-    let t = match v {
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(n) = s.parse::<i64>() {
-                return unix(n);
-            }
-            s.parse::<Timestamp>().ok()?
-        }
-        Value::Number(n) => return unix(n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?),
-        _ => return None,
-    };
-    // Go's zero time and other placeholders before the epoch mean "never".
-    (t.as_second() > 0).then_some(t)
-}
-
-fn unix(n: i64) -> Option<Timestamp> {
-    if n <= 0 {
-        return None;
-    }
-    if n > 100_000_000_000 {
-        Timestamp::from_millisecond(n).ok()
-    } else {
-        Timestamp::from_second(n).ok()
-    }
-}
+/// Times are RFC 3339 strings or unix seconds (milliseconds when too large for seconds);
+/// `null`, empty strings, the Go zero time and anything unparsable are `None`.
+pub use lenient::opt_time;
 
 /// The HAL envelope of every list response.
 #[derive(Debug, Deserialize)]
@@ -329,7 +300,7 @@ mod tests {
 
     #[test]
     fn times_as_strings_unix_seconds_or_go_zero() {
-        let t = |v: Value| time_of(&v).map(|t| t.as_second());
+        let t = |v: Value| lenient::time_value(&v).map(|t| t.as_second());
         assert_eq!(t(Value::from("2024-05-02T06:00:04Z")), Some(1_714_629_604));
         assert_eq!(t(Value::from(1_714_629_604)), Some(1_714_629_604));
         assert_eq!(t(Value::from(1_714_629_604_000i64)), Some(1_714_629_604));

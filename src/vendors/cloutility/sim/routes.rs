@@ -119,7 +119,7 @@ impl Here {
         let Some((key, v)) = keys.iter().find_map(|k| self.get(k).map(|v| (k, v))) else {
             return Ok(None);
         };
-        crate::vendors::cloutility::wire::parse_time(v)
+        crate::vendors::lenient::iso_time(v)
             .map(Some)
             .ok_or_else(|| Refusal::bad_request(format!("The value '{v}' is not valid for {key}.")))
     }
