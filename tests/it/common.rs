@@ -6,6 +6,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// A file of this repository, by its path from the repository root.
+pub fn repo_file(rel: &str) -> String {
+    let path = format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Fetches a URL's body as text.
 pub async fn get(url: &str) -> (u16, String) {
     backup_exporter::api::install_crypto_provider();

@@ -2,10 +2,6 @@
 
 use super::*;
 
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
 #[test]
 fn the_example_config_is_valid() {
     let path = format!(
@@ -31,7 +27,7 @@ fn the_example_config_is_valid() {
 
 #[test]
 fn every_key_is_documented() {
-    let doc = read("docs/vendors/cloudsync.md");
+    let doc = crate::common::repo_file("docs/vendors/cloudsync.md");
     for key in backup_exporter::vendors::cloudsync::KEYS {
         assert!(doc.contains(&format!("`{key}`")), "docs lack `{key}`");
     }
@@ -40,7 +36,7 @@ fn every_key_is_documented() {
 /// The `check` messages the doc quotes are the ones invalid targets produce.
 #[test]
 fn the_quoted_check_messages_are_real() {
-    let doc = read("docs/vendors/cloudsync.md");
+    let doc = crate::common::repo_file("docs/vendors/cloudsync.md");
     let quoted: Vec<&str> = doc
         .lines()
         .filter_map(|l| l.strip_prefix("- `` "))

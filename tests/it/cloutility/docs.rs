@@ -36,10 +36,6 @@ fn config_problems_are_named_per_key() {
     assert!(ok.is_ok(), "{:?}", ok.err());
 }
 
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
 #[test]
 fn the_example_config_is_valid_and_builds() {
     let path = format!(
@@ -60,7 +56,7 @@ fn the_example_config_is_valid_and_builds() {
 
 #[test]
 fn every_key_and_warning_category_is_documented() {
-    let doc = read("docs/vendors/cloutility.md");
+    let doc = crate::common::repo_file("docs/vendors/cloutility.md");
     for key in vendors::cloutility::KEYS {
         assert!(doc.contains(&format!("`{key}`")), "docs lack `{key}`");
     }
@@ -75,7 +71,7 @@ fn every_key_and_warning_category_is_documented() {
 /// The `check` messages the doc quotes are the ones invalid targets produce.
 #[test]
 fn the_quoted_check_messages_are_real() {
-    let doc = read("docs/vendors/cloutility.md");
+    let doc = crate::common::repo_file("docs/vendors/cloutility.md");
     let quoted: Vec<&str> = doc
         .lines()
         .filter_map(|l| l.strip_prefix("- `` "))
