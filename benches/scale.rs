@@ -60,6 +60,7 @@ fn collection(objects: usize, jobs_per_object: usize, now: i64) -> Collection {
         warnings: Ok(vec![]),
         audit: Ok(vec![]),
         storage: Ok(Storage::default()),
+        skipped: Vec::new(),
     }
 }
 

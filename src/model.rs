@@ -346,6 +346,40 @@ pub fn gib_to_bytes(gib: f64) -> u64 {
     }
 }
 
+/// The five collectors of contract §4 (`collector` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CollectorKind {
+    Inventory,
+    Jobs,
+    Warnings,
+    Audit,
+    Storage,
+}
+
+impl CollectorKind {
+    pub const ALL: [CollectorKind; 5] = [
+        CollectorKind::Inventory,
+        CollectorKind::Jobs,
+        CollectorKind::Warnings,
+        CollectorKind::Audit,
+        CollectorKind::Storage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectorKind::Inventory => "inventory",
+            CollectorKind::Jobs => "jobs",
+            CollectorKind::Warnings => "warnings",
+            CollectorKind::Audit => "audit",
+            CollectorKind::Storage => "storage",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

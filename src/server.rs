@@ -102,7 +102,29 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
                     CollectorStatus::Failed => "failed",
                     CollectorStatus::Unsupported => "unsupported",
                 };
-                format!("{}: {s}", c.as_str())
+                let refused: Vec<&str> = v
+                    .skipped
+                    .iter()
+                    .filter(|p| p.collector == *c)
+                    .map(|p| p.part)
+                    .collect();
+                if refused.is_empty() {
+                    format!("{}: {s}", c.as_str())
+                } else {
+                    // The reasons are the vendor's words: escaped, and in a tooltip.
+                    let why: Vec<String> = v
+                        .skipped
+                        .iter()
+                        .filter(|p| p.collector == *c)
+                        .map(|p| esc(&p.reason))
+                        .collect();
+                    format!(
+                        "{}: {s} <span title=\"{}\">(refused by the vendor: {})</span>",
+                        c.as_str(),
+                        why.join("&#10;"),
+                        esc(&refused.join(", "))
+                    )
+                }
             })
             .collect();
         let _ = write!(

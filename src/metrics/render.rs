@@ -159,6 +159,24 @@ fn encode_health(
     )?;
     gauges(
         enc,
+        "backup_collector_part_refused",
+        "1 for each listing the vendor refused (403/404) as not part of this account; the collector exports the rest",
+        views.iter().flat_map(|v| {
+            v.skipped.iter().map(move |p| {
+                (
+                    [
+                        ("vendor", v.vendor.as_str()),
+                        ("target", v.name.as_str()),
+                        ("collector", p.collector.as_str()),
+                        ("part", p.part),
+                    ],
+                    1.0,
+                )
+            })
+        }),
+    )?;
+    gauges(
+        enc,
         "backup_exported_objects",
         "Objects served for the target, to watch cardinality",
         refreshed().map(|v| {

@@ -39,13 +39,23 @@ pub async fn read_all(
     while let Some((t, result, p)) = reads.next().await {
         match result {
             Ok(history) => {
+                // A refused listing is a part this account does not have: said, not fatal.
+                let refused: Vec<String> = history
+                    .skipped
+                    .iter()
+                    .map(|s| format!("{} {} ({})", s.collector.as_str(), s.part, s.reason))
+                    .collect();
                 let rows = rows_from_history(t.vendor, &t.name, history, scope);
-                p.done(&format!(
+                let mut line = format!(
                     "{} objects, {} jobs, {} audit events",
                     rows.compliance.len(),
                     rows.jobs.len(),
                     rows.audit.len()
-                ));
+                );
+                if !refused.is_empty() {
+                    line.push_str(&format!("; refused by the vendor: {}", refused.join("; ")));
+                }
+                p.done(&line);
                 out.compliance.extend(rows.compliance);
                 out.jobs.extend(rows.jobs);
                 out.audit.extend(rows.audit);

@@ -18,43 +18,10 @@ use crate::model::{
     AuditAction, AuditEvent, Job, JobKind, JobResult, Object, Severity, Storage, StoragePool,
     Vendor, Warning,
 };
-use crate::vendors::{Collected, Collection, VendorError};
+use crate::vendors::{Collected, Collection, SkippedPart, VendorError};
 
+pub use crate::model::CollectorKind;
 pub use derive::{ObjectFacts, facts_by_object};
-
-/// The five collectors of contract §4 (`collector` label).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CollectorKind {
-    Inventory,
-    Jobs,
-    Warnings,
-    Audit,
-    Storage,
-}
-
-impl CollectorKind {
-    pub const ALL: [CollectorKind; 5] = [
-        CollectorKind::Inventory,
-        CollectorKind::Jobs,
-        CollectorKind::Warnings,
-        CollectorKind::Audit,
-        CollectorKind::Storage,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CollectorKind::Inventory => "inventory",
-            CollectorKind::Jobs => "jobs",
-            CollectorKind::Warnings => "warnings",
-            CollectorKind::Audit => "audit",
-            CollectorKind::Storage => "storage",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CollectorStatus {
@@ -113,6 +80,9 @@ pub struct TargetView {
     pub last_refresh: Option<Timestamp>,
     pub last_error: Option<String>,
     pub collectors: [CollectorHealth; 5],
+    /// Listings the vendor refused as not part of this account, as of each collector's last
+    /// success.
+    pub skipped: Vec<SkippedPart>,
     pub objects: Vec<ObjectView>,
     pub jobs_window: BTreeMap<TenantKindResult, u64>,
     pub jobs_running: BTreeMap<(String, JobKind), u64>,
@@ -138,6 +108,7 @@ impl TargetView {
             last_refresh: None,
             last_error: None,
             collectors: Default::default(),
+            skipped: Vec::new(),
             objects: Vec::new(),
             jobs_window: BTreeMap::new(),
             jobs_running: BTreeMap::new(),
@@ -207,6 +178,43 @@ impl TargetState {
         &self.view
     }
 
+    /// The refused parts after this refresh: what a collector that succeeded reports now,
+    /// and what a collector that did not succeed reported before (its last good data stands).
+    /// Each change is logged once, not on every refresh. `view` is the previous view with
+    /// this refresh's collector health already recorded.
+    fn merge_skipped(&self, view: &TargetView, now: Vec<SkippedPart>) -> Vec<SkippedPart> {
+        let ok = |c: CollectorKind| view.collector(c).status == CollectorStatus::Ok;
+        let before = &view.skipped;
+        let mut merged: Vec<SkippedPart> = before
+            .iter()
+            .filter(|p| !ok(p.collector))
+            .cloned()
+            .chain(now.into_iter().filter(|p| ok(p.collector)))
+            .collect();
+        merged.sort();
+        merged.dedup_by(|a, b| a.collector == b.collector && a.part == b.part);
+        let same =
+            |a: &SkippedPart, b: &SkippedPart| a.collector == b.collector && a.part == b.part;
+        for p in merged.iter().filter(|p| !before.iter().any(|b| same(b, p))) {
+            tracing::warn!(
+                target_name = %self.settings.name,
+                collector = p.collector.as_str(),
+                part = p.part,
+                "skipping a part this account does not have: {}",
+                p.reason
+            );
+        }
+        for p in before.iter().filter(|b| !merged.iter().any(|p| same(b, p))) {
+            tracing::info!(
+                target_name = %self.settings.name,
+                collector = p.collector.as_str(),
+                part = p.part,
+                "a part that was refused is read again"
+            );
+        }
+        merged
+    }
+
     /// Folds one refresh in and returns the new view.
     pub fn apply(&mut self, c: Collection, now: Timestamp, took: Duration) -> TargetView {
         let mut errors: Vec<String> = Vec::new();
@@ -243,12 +251,14 @@ impl TargetState {
             warnings,
             audit,
             storage,
+            skipped,
         } = c;
         record(&mut view, CollectorKind::Inventory, status(&inventory));
         record(&mut view, CollectorKind::Jobs, status(&jobs));
         record(&mut view, CollectorKind::Warnings, status(&warnings));
         record(&mut view, CollectorKind::Audit, status(&audit));
         record(&mut view, CollectorKind::Storage, status(&storage));
+        view.skipped = self.merge_skipped(&view, skipped);
 
         if let Ok(objects) = inventory {
             self.inventory = objects;

@@ -55,6 +55,7 @@ fn collection(objects: Vec<Object>, jobs: Vec<Job>, audit: Vec<AuditEvent>) -> C
         }]),
         audit: Ok(audit),
         storage: Err(VendorError::Unsupported("no storage here".into())),
+        skipped: Vec::new(),
     }
 }
 
@@ -223,4 +224,99 @@ fn last_success_survives_leaving_the_window_and_hint_counts() {
     let b = v.objects.iter().find(|o| o.object.id == "b").unwrap();
     assert_eq!(b.facts.as_ref().unwrap().last_success, Some(ts(5)));
     assert_eq!(a.rpo, Duration::from_secs(86_400));
+}
+
+fn refused(collector: CollectorKind, part: &'static str) -> SkippedPart {
+    SkippedPart {
+        collector,
+        part,
+        reason: format!("GET /{part}: HTTP 404 Not Found: not enabled"),
+    }
+}
+
+#[test]
+fn a_refused_part_is_kept_through_a_failed_refresh_and_cleared_when_read_again() {
+    let mut st = TargetState::new(settings(), Compliance::default());
+    let objs = vec![object("a", "T1")];
+    let mut c = collection(objs.clone(), vec![], vec![]);
+    c.skipped = vec![refused(CollectorKind::Inventory, "ec2_instances")];
+    let v = st.apply(c, ts(1_000), Duration::from_secs(1));
+    assert!(v.up, "a refused part does not take the target down");
+    assert_eq!(v.objects.len(), 1, "the rest of the inventory is served");
+    assert_eq!(
+        v.skipped,
+        vec![refused(CollectorKind::Inventory, "ec2_instances")]
+    );
+
+    // A transient failure of the inventory keeps what was known about it.
+    let mut c = collection(objs.clone(), vec![], vec![]);
+    c.inventory = Err(VendorError::Invalid("HTTP 503".into()));
+    let v = st.apply(c, ts(2_000), Duration::from_secs(1));
+    assert!(!v.up);
+    assert_eq!(
+        v.skipped.len(),
+        1,
+        "the refusal is remembered while the collector fails"
+    );
+
+    // The listing comes back: the part is no longer shown as refused.
+    let v = st.apply(
+        collection(objs, vec![], vec![]),
+        ts(3_000),
+        Duration::from_secs(1),
+    );
+    assert!(v.up);
+    assert!(v.skipped.is_empty());
+}
+
+#[test]
+fn refusal_means_403_or_404_on_a_data_request_only() {
+    use crate::api::ApiError;
+    use reqwest::StatusCode;
+    let status = |s: StatusCode| {
+        VendorError::Api(ApiError::Status {
+            endpoint: "GET /x".into(),
+            status: s,
+            message: String::new(),
+        })
+    };
+    assert!(crate::vendors::Skips::is_refusal(&status(
+        StatusCode::FORBIDDEN
+    )));
+    assert!(crate::vendors::Skips::is_refusal(&status(
+        StatusCode::NOT_FOUND
+    )));
+    assert!(!crate::vendors::Skips::is_refusal(&status(
+        StatusCode::UNAUTHORIZED
+    )));
+    assert!(!crate::vendors::Skips::is_refusal(&status(
+        StatusCode::SERVICE_UNAVAILABLE
+    )));
+    let login = VendorError::Api(ApiError::LoginRefused {
+        endpoint: "POST /login".into(),
+        status: StatusCode::FORBIDDEN,
+        message: String::new(),
+    });
+    assert!(
+        !crate::vendors::Skips::is_refusal(&login),
+        "a refused login is a failure"
+    );
+
+    let skips = crate::vendors::Skips::default();
+    let r: Result<Vec<u8>, _> = skips.or_empty(
+        CollectorKind::Inventory,
+        "rds",
+        Err(status(StatusCode::NOT_FOUND)),
+    );
+    assert_eq!(r.unwrap(), Vec::<u8>::new());
+    let r: Result<Vec<u8>, _> = skips.or_empty(
+        CollectorKind::Inventory,
+        "ec2",
+        Err(status(StatusCode::BAD_GATEWAY)),
+    );
+    assert!(r.is_err(), "a 5xx still fails the collector");
+    let taken = skips.take();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].part, "rds");
+    assert!(skips.take().is_empty());
 }

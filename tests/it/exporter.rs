@@ -116,6 +116,7 @@ impl Adapter for Scripted {
                 tenants: vec![],
                 objects: vec![("1".into(), 650)],
             }),
+            skipped: Vec::new(),
         }
     }
     async fn probe(&self) -> Result<String, VendorError> {

@@ -49,6 +49,7 @@ impl Adapter for FakeAdapter {
                     .cloned()
                     .collect(),
                 audit: h.audit.clone(),
+                skipped: Vec::new(),
             }),
             None => Err(VendorError::Unsupported(
                 "this vendor has no history reader yet".into(),
@@ -139,6 +140,7 @@ pub fn alpha() -> History {
             event("e1", "2026-01-03T10:00:00Z", "policy changed"),
             event("e0", "2025-12-30T10:00:00Z", "before the period"),
         ],
+        skipped: Vec::new(),
     }
 }
 

@@ -251,6 +251,7 @@ async fn a_real_prometheus_gives_the_same_compliance_as_the_vendor_history() {
         objects: w.objects.iter().map(|(o, _)| o.clone()).collect(),
         jobs: w.jobs.clone(),
         audit: Vec::new(),
+        skipped: Vec::new(),
     };
     let adapter: Arc<dyn Adapter> = Arc::new(FakeAdapter {
         history: Some(history),
@@ -343,6 +344,7 @@ impl Adapter for Live {
             objects: self.objects.clone(),
             jobs: self.jobs(period.to),
             audit: Vec::new(),
+            skipped: Vec::new(),
         })
     }
 }

@@ -179,6 +179,7 @@ impl Adapter for BackupDr {
             warnings,
             audit,
             storage,
+            skipped: Vec::new(),
         }
     }
 
@@ -214,6 +215,7 @@ impl Adapter for BackupDr {
             objects,
             jobs: jobs?,
             audit: audit?,
+            skipped: Vec::new(),
         })
     }
 

@@ -305,6 +305,7 @@ impl Adapter for CloudSync {
             warnings,
             audit,
             storage,
+            skipped: Vec::new(),
         }
     }
 
@@ -365,6 +366,7 @@ impl Adapter for CloudSync {
             objects,
             jobs,
             audit,
+            skipped: Vec::new(),
         })
     }
 

@@ -224,6 +224,7 @@ impl Adapter for CloudTower {
             warnings: warnings.map_err(Into::into),
             audit: audit.map_err(Into::into),
             storage: storage.map_err(Into::into),
+            skipped: Vec::new(),
         }
     }
 
@@ -315,6 +316,7 @@ impl Adapter for CloudTower {
             objects,
             jobs,
             audit: audit?,
+            skipped: Vec::new(),
         })
     }
 }

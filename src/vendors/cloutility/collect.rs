@@ -120,6 +120,7 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
         warnings,
         audit,
         storage,
+        skipped: Vec::new(),
     }
 }
 

@@ -261,6 +261,7 @@ impl Adapter for ClumioAdapter {
                     warnings: Err(e.clone()),
                     audit: Err(e.clone()),
                     storage: Err(e),
+                    skipped: Vec::new(),
                 };
             }
         };
@@ -316,6 +317,7 @@ impl Adapter for ClumioAdapter {
             warnings,
             audit,
             storage,
+            skipped: Vec::new(),
         }
     }
 
@@ -387,6 +389,7 @@ impl Adapter for ClumioAdapter {
             objects,
             jobs,
             audit,
+            skipped: Vec::new(),
         })
     }
 }

@@ -148,6 +148,7 @@ impl Adapter for Planted {
                 ],
                 ..Default::default()
             }),
+            skipped: Vec::new(),
         }
     }
 
