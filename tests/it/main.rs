@@ -11,6 +11,7 @@ mod dashboards;
 mod docs;
 mod e2e;
 mod exporter;
+mod facts;
 mod report;
 mod report_golden;
 mod report_prometheus;
