@@ -345,7 +345,15 @@ async fn clumio_simulator_follows_the_schema_of_the_notes() {
         vendor: Vendor::Clumio,
         mounts: &["/clumio"],
         specs: vec![spec("tests/spec/clumio.json")],
-        exceptions: &[],
+        exceptions: &[Exception {
+            method: "GET",
+            path: "/policies/definitions",
+            problem: "query parameter `start` is not declared",
+            reason: "Clumio notes 3.4/3.10: the policy list takes only `filter`/`embed`, yet its \
+                     response carries a page token in `start` [C]; the adapter follows the \
+                     simulator's `_next` link, which passes it back. Reported to the Clumio \
+                     adapter's owner",
+        }],
     })
     .await;
 }
