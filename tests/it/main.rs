@@ -17,4 +17,5 @@ mod report_golden;
 mod report_prometheus;
 mod report_real_prometheus;
 mod rules;
+mod spec_conformance;
 mod web;
