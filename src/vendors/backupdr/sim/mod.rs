@@ -128,12 +128,14 @@ pub fn error_body(status: StatusCode, code: i64, message: &str) -> Response {
     json_response(status, &json!({ "err_code": code, "err_message": message }))
 }
 
-/// For the shared fault layer: injected 429 and 5xx in the console's own shape.
+/// For the shared fault layer: injected 429, 5xx and refusals in the console's own shape.
 pub fn fault_error(status: StatusCode, message: &str) -> Response {
-    let code = if status == StatusCode::TOO_MANY_REQUESTS {
-        10_429
-    } else {
-        10_023
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => 10_429,
+        // The spec's codes for a role without the right, and for an unknown resource.
+        StatusCode::FORBIDDEN => 10_011,
+        StatusCode::NOT_FOUND => 10_016,
+        _ => 10_023,
     };
     error_body(status, code, message)
 }
