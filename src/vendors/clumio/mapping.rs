@@ -27,6 +27,17 @@ impl AssetKind {
     ];
 
     /// The `object_type` label value.
+    /// The part names of its two listings when they are refused
+    /// (`backup_collector_part_refused`): the assets, and their backups.
+    pub fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            AssetKind::EbsVolume => ("ebs_volumes", "ebs_volume_backups"),
+            AssetKind::Ec2Instance => ("ec2_instances", "ec2_instance_backups"),
+            AssetKind::ProtectionGroup => ("protection_groups", "protection_group_backups"),
+            AssetKind::RdsResource => ("rds_resources", "rds_resource_backups"),
+        }
+    }
+
     pub fn object_type(self) -> &'static str {
         match self {
             AssetKind::EbsVolume => "ebs_volume",
