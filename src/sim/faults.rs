@@ -10,7 +10,8 @@
 //! `PATH` (relative to the vendor's prefix, e.g. `clumio:refuse=/datasources/aws/ec2-instances`)
 //! and everything below it answers `STATUS` (403, the default: a data source not enabled or a
 //! role without that permission; 404: a release without that endpoint) in the vendor's own
-//! error shape. Several `refuse` specs add up.
+//! error shape; `@500`, `@502` or `@503` make that one listing fail instead. Several
+//! `refuse` specs add up.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -73,7 +74,7 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
-    /// Refuse a path (and everything below it) with a 403 or 404.
+    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx).
     Refuse {
         path: String,
         status: u16,
@@ -123,9 +124,12 @@ impl std::str::FromStr for FaultSpec {
                 let status = match status {
                     "403" => 403,
                     "404" => 404,
+                    "500" => 500,
+                    "502" => 502,
+                    "503" => 503,
                     other => {
                         return Err(format!(
-                            "fault {s:?}: refuse answers 403 or 404, not {other:?}"
+                            "fault {s:?}: refuse answers 403, 404, 500, 502 or 503, not {other:?}"
                         ));
                     }
                 };
@@ -268,14 +272,12 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
         return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     }
     if let Some(status) = set.refused(req.uri().path()) {
-        return (st.error)(
-            status,
-            if status == StatusCode::NOT_FOUND {
-                "Not found: this release has no such resource"
-            } else {
-                "Forbidden: this account is not allowed to read this resource"
-            },
-        );
+        let message = match status {
+            StatusCode::NOT_FOUND => "Not found: this release has no such resource",
+            StatusCode::FORBIDDEN => "Forbidden: this account is not allowed to read this resource",
+            _ => "Internal server error",
+        };
+        return (st.error)(status, message);
     }
     let resp = next.run(req).await;
     if rtrunc < set.truncate || rmal < set.malformed {
@@ -345,7 +347,8 @@ mod tests {
             "refuse=/actifio/event/".parse::<FaultSpec>().unwrap(),
             FaultSpec::Set { fault: Fault::Refuse { status: 403, ref path }, .. } if path == "/actifio/event"
         ));
-        assert!("refuse=/x@500".parse::<FaultSpec>().is_err());
+        assert!("refuse=/x@418".parse::<FaultSpec>().is_err());
+        assert!("refuse=/x@503".parse::<FaultSpec>().is_ok());
         assert!("refuse=".parse::<FaultSpec>().is_err());
         assert!("5xx=2".parse::<FaultSpec>().is_err());
         assert!("veeam:5xx".parse::<FaultSpec>().is_err());

@@ -481,7 +481,11 @@ mod tests {
             "http://127.0.0.1:9/clumio/organizational-units",
         ] {
             let u = url::Url::parse(given).unwrap();
-            assert_eq!(api_base(&u).as_str(), "http://127.0.0.1:9/clumio", "{given}");
+            assert_eq!(
+                api_base(&u).as_str(),
+                "http://127.0.0.1:9/clumio",
+                "{given}"
+            );
         }
     }
 }

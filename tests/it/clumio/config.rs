@@ -83,7 +83,10 @@ async fn demo_targets_point_at_the_running_simulator() {
             .filter(|a| !(no_ec2 && a.kind == data::Kind::Ec2))
             .count();
         assert_eq!(objects.len(), want, "{name}");
-        assert!(c.storage.is_ok() && c.jobs.is_ok() && c.warnings.is_ok(), "{name}");
+        assert!(
+            c.storage.is_ok() && c.jobs.is_ok() && c.warnings.is_ok(),
+            "{name}"
+        );
         let parts: Vec<&str> = c.skipped.iter().map(|p| p.part).collect();
         if no_ec2 {
             assert_eq!(parts, vec!["ec2_instances"], "{name}");

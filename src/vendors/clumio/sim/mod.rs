@@ -371,7 +371,10 @@ impl Inner {
         self.gateway_limit(token)?;
         let version = accept::version(ep, headers.get(header::ACCEPT))?;
         if subject == NO_EC2_SUBJECT
-            && matches!(ep, Endpoint::Datasources(Kind::Ec2) | Endpoint::Backups(Kind::Ec2))
+            && matches!(
+                ep,
+                Endpoint::Datasources(Kind::Ec2) | Endpoint::Backups(Kind::Ec2)
+            )
         {
             return Err(Refusal::new(
                 StatusCode::FORBIDDEN,
