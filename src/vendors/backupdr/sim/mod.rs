@@ -472,13 +472,12 @@ pub fn demo_key_json(token_uri: &str) -> String {
     .unwrap_or_default()
 }
 
-/// Writes the demo key file and returns the target that uses it.
+/// Writes the demo key file and returns the target that uses it. The target's `url` is the
+/// console as Google's console shows it: the bare host (here, the simulator's prefix),
+/// without `/actifio`.
 pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value>> {
     let token_uri = base
         .join("token")
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let api = base
-        .join("actifio")
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let path = secrets_dir.join("backupdr-demo-service-account.json");
     std::fs::write(&path, demo_key_json(token_uri.as_str()))?;
@@ -490,7 +489,7 @@ pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value
     Ok(vec![json!({
         "name": "backupdr-demo",
         "vendor": "backupdr",
-        "url": api.as_str(),
+        "url": base.as_str(),
         "credentials_file": path.to_string_lossy(),
     })])
 }
