@@ -8,6 +8,8 @@
 mod client;
 pub mod google;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 mod read;
 pub mod sim;
 mod warnings;

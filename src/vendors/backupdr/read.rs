@@ -485,7 +485,9 @@ pub fn storage(pools: &[DiskPoolRest], appliances: &Appliances) -> Storage {
         if let Some(u) = used
             && !tenant.is_empty()
         {
-            *per_tenant.entry(tenant).or_default() += u;
+            // Sizes are the vendor's; a nonsense one must not overflow the sum.
+            let sum = per_tenant.entry(tenant).or_default();
+            *sum = sum.saturating_add(u);
         }
         out.pools.push(StoragePool {
             name: label,

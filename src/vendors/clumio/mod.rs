@@ -17,6 +17,8 @@
 mod client;
 mod inventory;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 mod ratelimit;
 pub mod sim;
 mod wire;
@@ -346,7 +348,8 @@ impl Adapter for ClumioAdapter {
             Ok(objects) => {
                 let mut tenants: HashMap<String, u64> = HashMap::new();
                 for o in objects {
-                    *tenants.entry(o.tenant.clone()).or_default() += o.stored_bytes.unwrap_or(0);
+                    let sum = tenants.entry(o.tenant.clone()).or_default();
+                    *sum = sum.saturating_add(o.stored_bytes.unwrap_or(0));
                 }
                 let mut tenants: Vec<(String, u64)> = tenants.into_iter().collect();
                 tenants.sort();
