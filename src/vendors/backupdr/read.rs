@@ -185,20 +185,20 @@ async fn template_rpos(
             _ => to_fetch.push(id.to_owned()),
         }
     }
-    let fetched: Vec<Result<(String, Option<Vec<PolicyRest>>), VendorError>> =
-        futures::stream::iter(to_fetch)
-            .map(|id| async move {
-                // This list view takes no paging parameters (spec): one GET is all of it.
-                let page = console
-                    .get::<Page<PolicyRest>>(&format!("slt/{id}/policy"))
-                    .await;
-                let page =
-                    skips.optional(CollectorKind::Inventory, part::TEMPLATE_POLICIES, page)?;
-                Ok((id, page.map(|p| p.items)))
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+    /// A template id and its policies (`None`: the listing was refused).
+    type Policies = (String, Option<Vec<PolicyRest>>);
+    let fetched: Vec<Result<Policies, VendorError>> = futures::stream::iter(to_fetch)
+        .map(|id| async move {
+            // This list view takes no paging parameters (spec): one GET is all of it.
+            let page = console
+                .get::<Page<PolicyRest>>(&format!("slt/{id}/policy"))
+                .await;
+            let page = skips.optional(CollectorKind::Inventory, part::TEMPLATE_POLICIES, page)?;
+            Ok((id, page.map(|p| p.items)))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     for r in fetched {
         let (id, policies) = r?;
         out.insert(id, policies.and_then(|p| mapping::template_rpo(&p)));
