@@ -5,6 +5,13 @@
 //! A spec is `[VENDOR:]KIND[=VALUE]`: `latency=300ms`, `cloutility:5xx=0.2`, `429=1`,
 //! `truncate=0.1`, `malformed=0.1`, `clumio:expire-tokens`. Probabilities are 0..=1; 1 makes
 //! a fault deterministic, which is what tests use.
+//!
+//! `refuse=PATH[@STATUS]` is not a fault but a variant real accounts show: the listing at
+//! `PATH` (relative to the vendor's prefix, e.g. `clumio:refuse=/datasources/aws/ec2-instances`)
+//! and everything below it answers `STATUS` (403, the default: a data source not enabled or a
+//! role without that permission; 404: a release without that endpoint) in the vendor's own
+//! error shape; `@500`, `@502` or `@503` make that one listing fail instead. Several
+//! `refuse` specs add up.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,6 +33,24 @@ pub struct FaultSet {
     pub http_429: f64,
     pub truncate: f64,
     pub malformed: f64,
+    /// Paths refused with a status: `(path, status)`.
+    pub refuse: Vec<(String, u16)>,
+}
+
+impl FaultSet {
+    /// The status a `refuse` spec gives `path` (relative to the vendor's prefix), if any.
+    pub fn refused(&self, path: &str) -> Option<StatusCode> {
+        let path = path.trim_end_matches('/');
+        self.refuse
+            .iter()
+            .find(|(p, _)| {
+                path == p
+                    || path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +74,11 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
+    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx).
+    Refuse {
+        path: String,
+        status: u16,
+    },
 }
 
 impl std::str::FromStr for FaultSpec {
@@ -85,9 +115,38 @@ impl std::str::FromStr for FaultSpec {
             "429" => Fault::Http429(prob(value)?),
             "truncate" => Fault::Truncate(prob(value)?),
             "malformed" => Fault::Malformed(prob(value)?),
+            "refuse" => {
+                let value = value.unwrap_or("");
+                let (path, status) = match value.rsplit_once('@') {
+                    Some((p, st)) => (p, st.trim()),
+                    None => (value, "403"),
+                };
+                let status = match status {
+                    "403" => 403,
+                    "404" => 404,
+                    "500" => 500,
+                    "502" => 502,
+                    "503" => 503,
+                    other => {
+                        return Err(format!(
+                            "fault {s:?}: refuse answers 403, 404, 500, 502 or 503, not {other:?}"
+                        ));
+                    }
+                };
+                let path = path.trim().trim_end_matches('/');
+                if !path.starts_with('/') || path.len() < 2 {
+                    return Err(format!(
+                        "fault {s:?}: refuse needs a path under the vendor's prefix, e.g. refuse=/datasources/aws/ec2-instances@404"
+                    ));
+                }
+                Fault::Refuse {
+                    path: path.to_owned(),
+                    status,
+                }
+            }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, refuse, expire-tokens, clear)"
                 ));
             }
         };
@@ -119,6 +178,10 @@ impl Faults {
                     Fault::Http429(p) => set.http_429 = *p,
                     Fault::Truncate(p) => set.truncate = *p,
                     Fault::Malformed(p) => set.malformed = *p,
+                    Fault::Refuse { path, status } => {
+                        set.refuse.retain(|(p, _)| p != path);
+                        set.refuse.push((path.clone(), *status));
+                    }
                 }
             }
             FaultSpec::Clear { vendor: None } => st.sets.clear(),
@@ -208,6 +271,14 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
     if r5xx < set.http_5xx {
         return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     }
+    if let Some(status) = set.refused(req.uri().path()) {
+        let message = match status {
+            StatusCode::NOT_FOUND => "Not found: this release has no such resource",
+            StatusCode::FORBIDDEN => "Forbidden: this account is not allowed to read this resource",
+            _ => "Internal server error",
+        };
+        return (st.error)(status, message);
+    }
     let resp = next.run(req).await;
     if rtrunc < set.truncate || rmal < set.malformed {
         let (mut parts, body) = resp.into_parts();
@@ -260,6 +331,25 @@ mod tests {
                 vendor: Some(Vendor::Clumio)
             }
         );
+        assert_eq!(
+            "clumio:refuse=/datasources/aws/ec2-instances@404"
+                .parse::<FaultSpec>()
+                .unwrap(),
+            FaultSpec::Set {
+                vendor: Some(Vendor::Clumio),
+                fault: Fault::Refuse {
+                    path: "/datasources/aws/ec2-instances".into(),
+                    status: 404
+                }
+            }
+        );
+        assert!(matches!(
+            "refuse=/actifio/event/".parse::<FaultSpec>().unwrap(),
+            FaultSpec::Set { fault: Fault::Refuse { status: 403, ref path }, .. } if path == "/actifio/event"
+        ));
+        assert!("refuse=/x@418".parse::<FaultSpec>().is_err());
+        assert!("refuse=/x@503".parse::<FaultSpec>().is_ok());
+        assert!("refuse=".parse::<FaultSpec>().is_err());
         assert!("5xx=2".parse::<FaultSpec>().is_err());
         assert!("veeam:5xx".parse::<FaultSpec>().is_err());
         assert!(
@@ -278,6 +368,16 @@ mod tests {
         assert_eq!(f.for_vendor(Vendor::Cloutility).http_5xx, 1.0);
         assert_eq!(f.for_vendor(Vendor::Clumio).http_5xx, 0.0);
         assert_eq!(f.for_vendor(Vendor::Clumio).http_429, 1.0);
+        f.apply(&"clumio:refuse=/alerts".parse().unwrap());
+        f.apply(&"clumio:refuse=/tasks@404".parse().unwrap());
+        let set = f.for_vendor(Vendor::Clumio);
+        assert_eq!(
+            set.refused("/alerts/individual"),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(set.refused("/tasks"), Some(StatusCode::NOT_FOUND));
+        assert_eq!(set.refused("/alertsx"), None);
+        assert_eq!(set.refused("/audit-trails"), None);
         f.apply(&"expire-tokens".parse().unwrap());
         assert_eq!(f.token_epoch(Vendor::Backupdr), 1);
         f.clear();
