@@ -5,6 +5,12 @@
 //! A spec is `[VENDOR:]KIND[=VALUE]`: `latency=300ms`, `cloutility:5xx=0.2`, `429=1`,
 //! `truncate=0.1`, `malformed=0.1`, `clumio:expire-tokens`. Probabilities are 0..=1; 1 makes
 //! a fault deterministic, which is what tests use.
+//!
+//! Variation real accounts show: `VENDOR:refuse=PATH` answers 403 (a role without that
+//! permission, a data source not licensed) and `VENDOR:missing=PATH` answers 404 (an older
+//! release without that endpoint) to every request whose path ends in `PATH`, segment by
+//! segment, `*` standing for any one segment (`cloutility:missing=auditlogs`,
+//! `cloudsync:refuse=data-brokers`, `cloudsync:missing=audit/*`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,6 +32,25 @@ pub struct FaultSet {
     pub http_429: f64,
     pub truncate: f64,
     pub malformed: f64,
+    /// Path patterns answered with a fixed status (403 or 404), in the order set.
+    pub refused: Vec<(String, u16)>,
+}
+
+impl FaultSet {
+    /// The status a refused path pattern gives `path`, if any.
+    pub fn refusal(&self, path: &str) -> Option<u16> {
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        self.refused.iter().find_map(|(pattern, status)| {
+            let pat: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+            let matches = !pat.is_empty()
+                && pat.len() <= segs.len()
+                && pat
+                    .iter()
+                    .zip(&segs[segs.len() - pat.len()..])
+                    .all(|(p, s)| *p == "*" || p == s);
+            matches.then_some(*status)
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +74,8 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
+    /// A path pattern and the status it gets (403 `refuse`, 404 `missing`).
+    Refuse(String, u16),
 }
 
 impl std::str::FromStr for FaultSpec {
@@ -85,9 +112,23 @@ impl std::str::FromStr for FaultSpec {
             "429" => Fault::Http429(prob(value)?),
             "truncate" => Fault::Truncate(prob(value)?),
             "malformed" => Fault::Malformed(prob(value)?),
+            "refuse" | "missing" => {
+                let pattern = value.map(|v| v.trim_matches('/')).unwrap_or("");
+                if pattern.is_empty() {
+                    return Err(format!(
+                        "fault {s:?}: {kind} needs a path, e.g. {kind}=auditlogs"
+                    ));
+                }
+                if vendor.is_none() {
+                    return Err(format!(
+                        "fault {s:?}: {kind} needs a vendor, e.g. cloudsync:{kind}={pattern}"
+                    ));
+                }
+                Fault::Refuse(pattern.to_owned(), if kind == "refuse" { 403 } else { 404 })
+            }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, refuse, missing, expire-tokens, clear)"
                 ));
             }
         };
@@ -119,6 +160,10 @@ impl Faults {
                     Fault::Http429(p) => set.http_429 = *p,
                     Fault::Truncate(p) => set.truncate = *p,
                     Fault::Malformed(p) => set.malformed = *p,
+                    Fault::Refuse(pattern, status) => {
+                        set.refused.retain(|(p, _)| p != pattern);
+                        set.refused.push((pattern.clone(), *status));
+                    }
                 }
             }
             FaultSpec::Clear { vendor: None } => st.sets.clear(),
@@ -208,6 +253,15 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
     if r5xx < set.http_5xx {
         return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     }
+    if let Some(status) = set.refusal(req.uri().path()) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        let message = if status == StatusCode::NOT_FOUND {
+            "Not found"
+        } else {
+            "Forbidden"
+        };
+        return (st.error)(status, message);
+    }
     let resp = next.run(req).await;
     if rtrunc < set.truncate || rmal < set.malformed {
         let (mut parts, body) = resp.into_parts();
@@ -267,6 +321,44 @@ mod tests {
                 .parse::<FaultSpec>()
                 .unwrap_err()
                 .contains("unknown kind")
+        );
+    }
+
+    #[test]
+    fn refused_paths_match_by_trailing_segments() {
+        let f = Faults::default();
+        f.apply(&"cloutility:missing=auditlogs".parse().unwrap());
+        f.apply(&"cloutility:refuse=/node/filespaces/".parse().unwrap());
+        f.apply(&"cloudsync:refuse=audit/*".parse().unwrap());
+        let c = f.for_vendor(Vendor::Cloutility);
+        assert_eq!(c.refusal("/v1/bunits/1/consumers/2/auditlogs"), Some(404));
+        assert_eq!(
+            c.refusal("/v1/bunits/1/consumers/2/node/filespaces"),
+            Some(403)
+        );
+        assert_eq!(c.refusal("/v1/bunits/1/consumers/2/node"), None);
+        assert_eq!(c.refusal("/v1/auditlogs/x"), None);
+        let s = f.for_vendor(Vendor::Cloudsync);
+        assert_eq!(s.refusal("/audit/account-1"), Some(403));
+        assert_eq!(s.refusal("/audit/account-1/options"), None);
+        assert!(
+            "refuse=auditlogs"
+                .parse::<FaultSpec>()
+                .unwrap_err()
+                .contains("needs a vendor")
+        );
+        assert!(
+            "clumio:missing="
+                .parse::<FaultSpec>()
+                .unwrap_err()
+                .contains("needs a path")
+        );
+        f.apply(&"cloutility:refuse=auditlogs".parse().unwrap());
+        let c = f.for_vendor(Vendor::Cloutility);
+        assert_eq!(
+            c.refusal("/v1/bunits/1/consumers/2/auditlogs"),
+            Some(403),
+            "set again, replaced"
         );
     }
 
