@@ -12,6 +12,8 @@ mod client;
 mod events;
 mod mapping;
 mod paths;
+#[cfg(test)]
+mod proptests;
 mod settings;
 pub mod sim;
 mod wire;

@@ -15,6 +15,8 @@ mod client;
 mod collect;
 mod inventory;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 mod scope;
 pub mod sim;
 mod wire;
