@@ -64,7 +64,7 @@ fn walk(
                     }
                 }
             }
-            if next() % 3 == 0 {
+            if next().is_multiple_of(3) {
                 out.insert(
                     format!("zzUnknown{}", out.len()),
                     Value::String(plan.word.clone()),
@@ -77,7 +77,7 @@ fn walk(
             Value::Object(out)
         }
         Value::Array(items) => {
-            if next() % 4 == 0 {
+            if next().is_multiple_of(4) {
                 Value::Array(Vec::new())
             } else {
                 Value::Array(
