@@ -75,7 +75,15 @@ impl Register {
         let mut entries: Vec<Entry> = Vec::new();
         for rec in r.records() {
             let rec = rec.map_err(|e| format!("--inventory {file}: {e}"))?;
-            let line = rec.position().map_or(0, |p| p.line());
+            // The csv crate miscounts lines after CRLF; count them from the byte offset.
+            let line = rec.position().map_or(0, |p| {
+                // It may also point at the end of the line before; skip to the record.
+                let mut at = (p.byte() as usize).min(bytes.len());
+                while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+                    at += 1;
+                }
+                bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+            });
             let cell = |i: Option<usize>| {
                 i.and_then(|i| rec.get(i))
                     .map(|s| s.trim().to_owned())
@@ -277,6 +285,9 @@ mod tests {
         assert_eq!(reg.file, "assets.csv");
         // The empty line is skipped; `web-1` differs from `WEB-1` as written, so both stay.
         assert_eq!(reg.entries.len(), 7, "{:?}", reg.entries);
+        let crlf = Register::parse(b"name\r\na\r\n\"b\r\nc\"\r\nd\r\n", "r.csv").unwrap();
+        let lines: Vec<u64> = crlf.entries.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 5], "CRLF and a quoted line break counted");
         let twice = Register::parse(b"name\nx\nx\n", "r.csv").unwrap();
         assert_eq!(twice.entries.len(), 1, "the same entry twice is one entry");
         let rows = vec![

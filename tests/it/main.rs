@@ -12,6 +12,7 @@ mod docs;
 mod e2e;
 mod exporter;
 mod report;
+mod report_evidence;
 mod report_golden;
 mod report_prometheus;
 mod report_real_prometheus;
