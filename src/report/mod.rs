@@ -159,17 +159,22 @@ pub struct Outcome {
 impl Outcome {
     /// The one line printed at the end.
     pub fn summary_line(&self) -> String {
-        let names: Vec<String> = self
-            .files
-            .iter()
-            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect();
         let dir = self
             .files
             .first()
             .and_then(|f| f.parent())
-            .map(|d| d.display().to_string())
+            .map(|d| d.to_path_buf())
             .unwrap_or_default();
+        // Files of the tenants' folders are counted, not named one by one.
+        let (top, nested): (Vec<&PathBuf>, Vec<&PathBuf>) = self
+            .files
+            .iter()
+            .partition(|f| f.parent() == Some(dir.as_path()));
+        let names: Vec<String> = top
+            .iter()
+            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        let dir = dir.display().to_string();
         let mut line = format!(
             "report {}: {} objects, {} compliant, {} non-compliant, {} other; wrote {} files to {}: {}",
             self.label,
@@ -181,6 +186,9 @@ impl Outcome {
             if dir.is_empty() { "." } else { &dir },
             names.join(", ")
         );
+        if !nested.is_empty() {
+            line.push_str(&format!(", and {} in tenants/", nested.len()));
+        }
         if !self.failed_targets.is_empty() {
             line.push_str(&format!(
                 "; {} target(s) could not be read",
@@ -542,5 +550,32 @@ pub async fn execute(rules: &Compliance, req: &Request, env: &Env) -> Result<Out
         Ok(outcome)
     } else {
         Err(ReportError::Incomplete(outcome))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_line_names_the_top_files_and_counts_the_tenants() {
+        let o = Outcome {
+            label: "2026-01".into(),
+            objects: 3,
+            compliant: 1,
+            non_compliant: 1,
+            files: vec![
+                PathBuf::from("/r/compliance-2026-01.csv"),
+                PathBuf::from("/r/tenants/acme/compliance-2026-01.csv"),
+                PathBuf::from("/r/tenants/acme/manifest-2026-01.json"),
+                PathBuf::from("/r/manifest-2026-01.json"),
+            ],
+            failed_targets: Vec::new(),
+        };
+        assert_eq!(
+            o.summary_line(),
+            "report 2026-01: 3 objects, 1 compliant, 1 non-compliant, 1 other; wrote 4 files \
+             to /r: compliance-2026-01.csv, manifest-2026-01.json, and 2 in tenants/"
+        );
     }
 }
