@@ -53,6 +53,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Write the monthly compliance, summary, jobs and audit CSVs.
     Report(crate::report::ReportArgs),
+    /// Check a report's manifest: every file's SHA-256 and, with --key, its signature.
+    Verify(crate::report::manifest::VerifyArgs),
+    /// Make an Ed25519 key pair for `report --sign-key`.
+    Keygen(crate::report::manifest::KeygenArgs),
     /// Serve every vendor simulator on one port and print a config pointing at it.
     Simulate(SimulateArgs),
     /// Simulators and exporter in one process on loopback: live metrics with no account.

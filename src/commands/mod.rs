@@ -20,6 +20,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a).await,
         Command::Report(a) => Ok(crate::report::run(a).await),
+        Command::Verify(a) => Ok(crate::report::manifest::run_verify(&a)),
+        Command::Keygen(a) => Ok(crate::report::manifest::run_keygen(&a)),
         Command::Simulate(a) => simulate::run(a).await,
         Command::Demo(a) => demo::run(a).await,
     };

@@ -8,6 +8,7 @@ use futures::StreamExt;
 
 use super::compliance::{self, Evidence, Scope};
 use super::files::{AuditRow, JobRow};
+use super::manifest::TargetEvidence;
 use super::progress::{Progress, TargetProgress};
 use super::{Collected, Env, ReportError, Request};
 use crate::config::TargetSettings;
@@ -45,6 +46,11 @@ pub async fn read_all(
                     .iter()
                     .map(|s| format!("{} {} ({})", s.collector.as_str(), s.part, s.reason))
                     .collect();
+                let mut evidence = evidence_of(&history);
+                evidence.name = t.name.clone();
+                evidence.vendor = t.vendor.to_string();
+                evidence.refused = refused.clone();
+                out.targets.push(evidence);
                 let rows = rows_from_history(t.vendor, &t.name, history, scope);
                 let mut line = format!(
                     "{} objects, {} jobs, {} audit events",
@@ -65,11 +71,46 @@ pub async fn read_all(
                 if !req.keep_going {
                     return Err(ReportError::Target(f.message));
                 }
+                out.targets.push(TargetEvidence {
+                    name: t.name.clone(),
+                    vendor: t.vendor.to_string(),
+                    objects: f.known_objects.len() as u64,
+                    error: Some(f.message.clone()),
+                    ..Default::default()
+                });
                 out.add_no_data(t.vendor, &t.name, &f.known_objects, &f.message, scope);
             }
         }
     }
     Ok(out)
+}
+
+/// What the manifest says was read of one target: distinct objects, jobs and audit events,
+/// and from when the history of every object is complete.
+pub fn evidence_of(history: &History) -> TargetEvidence {
+    let objects: HashSet<&str> = history.objects.iter().map(|o| o.id.as_str()).collect();
+    let jobs: HashSet<(&str, &str)> = history
+        .jobs
+        .iter()
+        .map(|j| (j.object_id.as_str(), j.id.as_str()))
+        .collect();
+    let audit: HashSet<&str> = history.audit.iter().map(|e| e.id.as_str()).collect();
+    TargetEvidence {
+        objects: objects.len() as u64,
+        jobs: Some(jobs.len() as u64),
+        audit_events: Some(audit.len() as u64),
+        history_complete_from: history_complete_from(&history.objects),
+        ..Default::default()
+    }
+}
+
+/// The latest start of history among objects older than it (an object created later has its
+/// whole history); `None` when the vendor states no limit.
+pub fn history_complete_from(objects: &[Object]) -> Option<jiff::Timestamp> {
+    objects
+        .iter()
+        .filter_map(|o| o.history_start.filter(|h| o.created.is_none_or(|c| c < *h)))
+        .max()
 }
 
 async fn read_target(

@@ -83,6 +83,45 @@ pub struct ReportArgs {
         required_if_eq("source", "prometheus")
     )]
     pub prometheus_url: Option<Url>,
+
+    /// The evidence-pack flags (issue 15).
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+/// What the report adds to the CSVs: signature, per-tenant folders, digest, asset register.
+#[derive(Args, Clone, Debug, Default)]
+pub struct EvidenceArgs {
+    /// Sign `manifest-PERIOD.json` with this Ed25519 private key (PKCS#8 PEM, as
+    /// `backup-exporter keygen` or `openssl genpkey -algorithm ed25519` writes it): writes
+    /// `manifest-PERIOD.json.sig`.
+    #[arg(long, env = "BACKUP_EXPORTER_SIGN_KEY", value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Also write one folder per tenant, `tenants/NAME/`, with that tenant's files and
+    /// manifest.
+    #[arg(
+        long,
+        env = "BACKUP_EXPORTER_SPLIT_BY",
+        value_enum,
+        value_name = "WHAT"
+    )]
+    pub split_by: Option<SplitBy>,
+
+    /// Also write `digest-PERIOD.csv`: only the rows that need action (non_compliant,
+    /// unprotected, no_data, not_backed_up). The other files are written as always.
+    #[arg(long, env = "BACKUP_EXPORTER_FAILURES_ONLY")]
+    pub failures_only: bool,
+
+    /// An asset register (CSV with a `name` column and optional `tenant`, `vendor`, `id`;
+    /// globs allowed): every entry no reported object matches becomes a `not_backed_up` row.
+    #[arg(long, env = "BACKUP_EXPORTER_INVENTORY", value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitBy {
+    Tenant,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -147,6 +186,25 @@ mod tests {
         assert!(a.keep_going);
         assert_eq!(a.source, Source::Api);
         assert_eq!(a.out, PathBuf::from("/tmp/r"));
+        assert!(a.evidence.sign_key.is_none() && a.evidence.split_by.is_none());
+        let a = parse(&[
+            "--config",
+            "c",
+            "--sign-key",
+            "k.pem",
+            "--split-by",
+            "tenant",
+            "--failures-only",
+            "--inventory",
+            "assets.csv",
+        ])
+        .unwrap();
+        assert_eq!(a.evidence.split_by, Some(SplitBy::Tenant));
+        assert!(a.evidence.failures_only);
+        assert_eq!(a.evidence.sign_key, Some(PathBuf::from("k.pem")));
+        assert_eq!(a.evidence.inventory, Some(PathBuf::from("assets.csv")));
+        let e = parse(&["--config", "c", "--split-by", "target"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum Status {
     Excluded,
     New,
     NoData,
+    /// An asset-register entry (`--inventory`) that no target's objects match.
+    NotBackedUp,
 }
 
 impl Status {
@@ -34,7 +36,19 @@ impl Status {
             Status::Excluded => "excluded",
             Status::New => "new",
             Status::NoData => "no_data",
+            Status::NotBackedUp => "not_backed_up",
         }
+    }
+}
+
+impl Status {
+    /// Whether a row with this status needs someone's attention: the rows of the
+    /// `--failures-only` digest.
+    pub fn needs_action(self) -> bool {
+        matches!(
+            self,
+            Status::NonCompliant | Status::Unprotected | Status::NoData | Status::NotBackedUp
+        )
     }
 }
 
@@ -163,7 +177,8 @@ pub struct Scope<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ComplianceRow {
     pub period: Period,
-    pub vendor: Vendor,
+    /// `None` only for an asset-register row whose entry names no single vendor.
+    pub vendor: Option<Vendor>,
     pub target: String,
     pub tenant: String,
     pub object_id: String,
@@ -321,7 +336,7 @@ pub fn evaluate(
     let measured = status != Status::NoData;
     ComplianceRow {
         period,
-        vendor,
+        vendor: Some(vendor),
         target: target.to_owned(),
         tenant: object.tenant.clone(),
         object_id: object.id.clone(),
@@ -366,7 +381,7 @@ pub fn no_data(
     });
     ComplianceRow {
         period: scope.period,
-        vendor,
+        vendor: Some(vendor),
         target: target.to_owned(),
         tenant: o.tenant.clone(),
         object_id: o.id.clone(),
@@ -403,6 +418,7 @@ pub struct SummaryRow {
     pub excluded: u64,
     pub new: u64,
     pub no_data: u64,
+    pub not_backed_up: u64,
     /// Summed job counts; `None` when no row knows its jobs.
     pub jobs_total: Option<u64>,
     pub jobs_failed: Option<u64>,
@@ -424,15 +440,17 @@ impl SummaryRow {
     }
 }
 
-/// One summary row per vendor, target and tenant, in that order.
+/// One summary row per vendor, target and tenant, in that order (asset-register rows that
+/// name no vendor last).
 pub fn summarize(rows: &[ComplianceRow]) -> Vec<SummaryRow> {
-    let mut groups: BTreeMap<(Vendor, &str, &str), SummaryRow> = BTreeMap::new();
+    type Key<'a> = (bool, Option<Vendor>, &'a str, &'a str);
+    let mut groups: BTreeMap<Key<'_>, SummaryRow> = BTreeMap::new();
     for r in rows {
         let s = groups
-            .entry((r.vendor, &r.target, &r.tenant))
+            .entry((r.vendor.is_none(), r.vendor, &r.target, &r.tenant))
             .or_insert_with(|| SummaryRow {
                 period: Some(r.period),
-                vendor: Some(r.vendor),
+                vendor: r.vendor,
                 target: r.target.clone(),
                 tenant: r.tenant.clone(),
                 ..Default::default()
@@ -445,6 +463,7 @@ pub fn summarize(rows: &[ComplianceRow]) -> Vec<SummaryRow> {
             Status::Excluded => s.excluded += 1,
             Status::New => s.new += 1,
             Status::NoData => s.no_data += 1,
+            Status::NotBackedUp => s.not_backed_up += 1,
         }
         if let Some(c) = r.counts {
             s.jobs_total = Some(s.jobs_total.unwrap_or(0) + c.total);
@@ -466,7 +485,7 @@ fn grace(d: Duration) -> SignedDuration {
 }
 
 /// `1d 2h 3m` style, for reasons people read.
-fn human(d: SignedDuration) -> String {
+pub(crate) fn human(d: SignedDuration) -> String {
     let secs = d.as_secs().max(0) as u64;
     humantime::format_duration(Duration::from_secs(secs)).to_string()
 }

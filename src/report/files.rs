@@ -44,7 +44,7 @@ pub const COMPLIANCE_HEADER: [&str; 27] = [
     "stored_bytes",
 ];
 
-pub const SUMMARY_HEADER: [&str; 17] = [
+pub const SUMMARY_HEADER: [&str; 18] = [
     "period_start",
     "period_end",
     "vendor",
@@ -57,6 +57,7 @@ pub const SUMMARY_HEADER: [&str; 17] = [
     "excluded",
     "new",
     "no_data",
+    "not_backed_up",
     "compliance_ratio",
     "jobs_total",
     "jobs_failed",
@@ -120,7 +121,7 @@ fn time(t: Option<Timestamp>) -> String {
 }
 
 /// Whole seconds as an integer, otherwise up to millisecond precision.
-fn seconds(d: SignedDuration) -> String {
+pub(crate) fn seconds(d: SignedDuration) -> String {
     if d.subsec_nanos() == 0 {
         d.as_secs().to_string()
     } else {
@@ -134,7 +135,7 @@ fn std_seconds(d: Duration) -> String {
 }
 
 /// Ratios with four decimals: enough to tell 99.97 % from 100 %, stable across runs.
-fn ratio(r: Option<f64>) -> String {
+pub(crate) fn ratio(r: Option<f64>) -> String {
     r.map(|r| format!("{r:.4}")).unwrap_or_default()
 }
 
@@ -159,7 +160,7 @@ pub fn compliance_csv(rows: &[ComplianceRow]) -> Vec<u8> {
             vec![
                 r.period.from.to_string(),
                 r.period.to.to_string(),
-                r.vendor.to_string(),
+                opt(r.vendor),
                 r.target.clone(),
                 r.tenant.clone(),
                 r.object_id.clone(),
@@ -206,6 +207,7 @@ pub fn summary_csv(rows: &[SummaryRow]) -> Vec<u8> {
                 r.excluded.to_string(),
                 r.new.to_string(),
                 r.no_data.to_string(),
+                r.not_backed_up.to_string(),
                 ratio(r.compliance_ratio()),
                 opt(r.jobs_total),
                 opt(r.jobs_failed),
@@ -269,36 +271,68 @@ pub struct Output {
     pub bytes: Vec<u8>,
 }
 
-/// Temporary files not yet renamed into place; removed on drop.
-struct Pending(Vec<(PathBuf, PathBuf)>);
+/// Temporary files not yet renamed into place, and the folders made for them; removed on
+/// drop (a folder only if it is empty).
+struct Pending(Vec<(PathBuf, PathBuf)>, Vec<PathBuf>);
 
 impl Drop for Pending {
     fn drop(&mut self) {
         for (tmp, _) in &self.0 {
             let _ = fs::remove_file(tmp);
         }
+        for d in self.1.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
     }
 }
 
-/// Writes every file to a temporary file in `dir` first and renames them only when all of
-/// them are complete, so that a failure (a full disk) leaves no report file behind, and an
-/// existing report of the same period is replaced whole or not at all.
+/// Writes every file to a temporary file beside its destination first and renames them, in
+/// order, only when all of them are complete, so that a failure (a full disk) leaves no report
+/// file behind, and an existing report of the same period is replaced whole or not at all.
+/// A name may hold `/` for a subfolder of `dir` (a tenant's folder); it never leaves `dir`.
 pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
+    let mut pending = Pending(Vec::new(), Vec::new());
     for o in outputs {
-        let dest = dir.join(&o.name);
+        let rel = Path::new(&o.name);
+        let (Some(file_name), true) = (
+            rel.file_name(),
+            rel.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_))),
+        ) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{:?} is not a file name inside {}", o.name, dir.display()),
+            ));
+        };
+        let dest = dir.join(rel);
         if dest.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!("cannot write {}: it is a directory", dest.display()),
             ));
         }
-    }
-    let mut pending = Pending(Vec::new());
-    for o in outputs {
-        let dest = dir.join(&o.name);
-        let tmp = dir.join(format!(".{}.{}.tmp", o.name, std::process::id()));
+        let parent = dest.parent().unwrap_or(dir).to_owned();
+        // Folders this run creates, outermost first, so a failure can take them back.
+        let mut missing = Vec::new();
+        let mut p = parent.as_path();
+        while p != dir && !p.exists() {
+            missing.push(p.to_owned());
+            match p.parent() {
+                Some(up) => p = up,
+                None => break,
+            }
+        }
+        fs::create_dir_all(&parent).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot create {}: {e}", parent.display()))
+        })?;
+        pending.1.extend(missing.into_iter().rev());
+        let tmp = parent.join(format!(
+            ".{}.{}.tmp",
+            file_name.to_string_lossy(),
+            std::process::id()
+        ));
         pending.0.push((tmp.clone(), dest));
         let mut f: File = OpenOptions::new()
             .write(true)
@@ -318,7 +352,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
     for (tmp, dest) in &pending.0 {
         if let Err(e) = fs::rename(tmp, dest) {
             // Half a report is worse than none: take back the files of this run (the
-            // temporary files left are removed when `pending` drops).
+            // temporary files and new folders left are removed when `pending` drops).
             for w in &written {
                 let _ = fs::remove_file(w);
             }
@@ -330,6 +364,7 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
         written.push(dest.clone());
     }
     pending.0.clear();
+    pending.1.clear();
     Ok(written)
 }
 
@@ -380,7 +415,7 @@ mod tests {
                 from: ts("2026-01-01T00:00:00Z"),
                 to: ts("2026-02-01T00:00:00Z"),
             },
-            vendor: Vendor::Clumio,
+            vendor: Some(Vendor::Clumio),
             target: "prod".into(),
             tenant: "Sales, EMEA".into(),
             object_id: "i-1".into(),
@@ -502,6 +537,28 @@ mod tests {
         names.sort();
         assert_eq!(names, ["a.csv", "b.csv"]);
         assert_eq!(fs::read(out.join("b.csv")).unwrap(), b"y\r\n");
+    }
+
+    #[test]
+    fn subfolders_are_made_and_names_cannot_leave_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = |name: &str| Output {
+            name: name.into(),
+            bytes: b"x".to_vec(),
+        };
+        let files = write_all(dir.path(), &[out("a.csv"), out("tenants/acme/a.csv")]).unwrap();
+        assert_eq!(files[1], dir.path().join("tenants/acme/a.csv"));
+        assert_eq!(fs::read(&files[1]).unwrap(), b"x");
+        for bad in ["../x.csv", "/etc/x", "tenants/../../x", ""] {
+            let e = write_all(dir.path(), &[out(bad)]).unwrap_err();
+            assert!(e.to_string().contains("not a file name"), "{bad}: {e}");
+        }
+        // A failure takes back the folders it made.
+        fs::create_dir_all(dir.path().join("b.csv")).unwrap();
+        let e = write_all(dir.path(), &[out("tenants/new/a.csv"), out("b.csv")]);
+        assert!(e.is_err());
+        assert!(!dir.path().join("tenants/new").exists());
+        assert!(dir.path().join("tenants/acme").exists());
     }
 
     #[test]

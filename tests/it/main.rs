@@ -13,6 +13,7 @@ mod e2e;
 mod exporter;
 mod facts;
 mod report;
+mod report_evidence;
 mod report_golden;
 mod report_prometheus;
 mod report_real_prometheus;

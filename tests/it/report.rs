@@ -177,6 +177,7 @@ pub fn args(config: &Path, out: &Path, targets: &[&str], keep_going: bool) -> Re
         keep_going,
         source: Source::Api,
         prometheus_url: None,
+        evidence: Default::default(),
     }
 }
 
@@ -255,7 +256,9 @@ async fn a_month_of_one_target_gives_four_files_that_match_its_history() {
             "audit-2026-01.csv",
             "compliance-2026-01.csv",
             "jobs-2026-01.csv",
-            "summary-2026-01.csv"
+            "manifest-2026-01.json",
+            "summary-2026-01.csv",
+            "summary-2026-01.html"
         ]
     );
     assert_eq!(
@@ -371,7 +374,21 @@ async fn keep_going_writes_no_data_rows_and_still_fails() {
         panic!("expected an incomplete report, got {e}");
     };
     assert_eq!(outcome.failed_targets.len(), 1);
-    assert_eq!(outcome.files.len(), 4);
+    assert_eq!(outcome.files.len(), 6);
+    // The manifest of a `--keep-going` report names what could not be read.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest-2026-01.json")).unwrap()).unwrap();
+    let targets = manifest["targets"].as_array().unwrap();
+    assert_eq!(targets[0]["name"], "alpha");
+    assert_eq!(targets[0]["error"], serde_json::Value::Null);
+    assert_eq!(targets[1]["name"], "beta");
+    assert!(
+        targets[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no history reader"),
+        "{manifest}"
+    );
     let rows = read_csv(&out.join("compliance-2026-01.csv"));
     assert_eq!(rows.len(), 5);
     let beta: Vec<_> = rows.iter().filter(|r| r["target"] == "beta").collect();
@@ -478,7 +495,7 @@ fn the_binary_exits_2_on_usage_errors_and_1_when_a_target_cannot_be_read() {
     assert_eq!(code, Some(1), "{err}");
     assert!(
         stdout.starts_with(
-            "report 2026-01: 1 objects, 0 compliant, 0 non-compliant, 1 other; wrote 4 files"
+            "report 2026-01: 1 objects, 0 compliant, 0 non-compliant, 1 other; wrote 6 files"
         ),
         "{stdout}"
     );

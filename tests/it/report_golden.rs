@@ -155,6 +155,7 @@ async fn report(vendor: Vendor) -> Report {
         keep_going: false,
         source: Source::Api,
         prometheus_url: None,
+        evidence: Default::default(),
     };
     let env = Env {
         clock: Clock::manual(now()),

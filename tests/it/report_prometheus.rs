@@ -230,11 +230,26 @@ async fn success_times_are_rebuilt_from_the_distinct_values_of_the_gauge() {
     a.source = Source::Prometheus;
     a.prometheus_url = Some(url);
     let outcome = run_with(&a, &env()).await.unwrap();
+    let names: Vec<String> = outcome
+        .files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
-        outcome.files.len(),
-        2,
+        names,
+        [
+            "compliance-2026-01.csv",
+            "summary-2026-01.csv",
+            "summary-2026-01.html",
+            "manifest-2026-01.json"
+        ],
         "no jobs or audit files from Prometheus"
     );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest-2026-01.json")).unwrap()).unwrap();
+    let source = manifest["source"].as_str().unwrap();
+    assert!(source.starts_with("http://127.0.0.1:"), "{source}");
+    assert_eq!(manifest["targets"][0]["jobs"], serde_json::Value::Null);
 
     let rows = read(&out.join("compliance-2026-01.csv"));
     let web = &rows["web-1"];

@@ -75,9 +75,23 @@ pub async fn read_all(
                 p.failed(&f);
                 return Err(ReportError::Target(f));
             }
+            out.targets.push(super::manifest::TargetEvidence {
+                name: t.name.clone(),
+                vendor: t.vendor.to_string(),
+                error: Some(f.clone()),
+                ..Default::default()
+            });
             out.add_no_data(t.vendor, &t.name, &[], &f, scope);
             continue;
         }
+        let known: Vec<crate::model::Object> = objects.iter().map(|r| r.object.clone()).collect();
+        out.targets.push(super::manifest::TargetEvidence {
+            name: t.name.clone(),
+            vendor: t.vendor.to_string(),
+            objects: objects.len() as u64,
+            history_complete_from: super::api_source::history_complete_from(&known),
+            ..Default::default()
+        });
         for r in objects {
             if compliance::existed_in(&r.object, scope.period) {
                 out.compliance.push(compliance::evaluate(

@@ -283,6 +283,7 @@ async fn report_of_last_month_tells_the_planted_stories() {
         keep_going: false,
         source: Source::Api,
         prometheus_url: None,
+        evidence: Default::default(),
     };
     let env = Env {
         clock: h.clock.clone(),

@@ -77,6 +77,7 @@ async fn compliance_report(h: &Harness) -> HashMap<String, HashMap<String, Strin
         keep_going: false,
         source: Source::Api,
         prometheus_url: None,
+        evidence: Default::default(),
     };
     let env = Env {
         clock: h.clock.clone(),
