@@ -5,6 +5,12 @@
 //! A spec is `[VENDOR:]KIND[=VALUE]`: `latency=300ms`, `cloutility:5xx=0.2`, `429=1`,
 //! `truncate=0.1`, `malformed=0.1`, `clumio:expire-tokens`. Probabilities are 0..=1; 1 makes
 //! a fault deterministic, which is what tests use.
+//!
+//! `refuse=PATH[@STATUS]` answers every request whose path ends with `PATH` (whole path
+//! segments: `get-alerts` is not `get-alerts-connection`) with `STATUS` (default 403) in
+//! the vendor's error shape: an account without that part (a role without the permission,
+//! a data source not enabled, an older release). `cloudtower:refuse=get-alerts@404`.
+//! Several paths may be refused at once; `clear` lifts them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,6 +32,19 @@ pub struct FaultSet {
     pub http_429: f64,
     pub truncate: f64,
     pub malformed: f64,
+    /// (path suffix with a leading `/`, status): see `refuse` above.
+    pub refusals: Vec<(String, u16)>,
+}
+
+impl FaultSet {
+    /// The status a request to `path` is refused with, if it is.
+    pub fn refusal(&self, path: &str) -> Option<u16> {
+        let path = path.trim_end_matches('/');
+        self.refusals
+            .iter()
+            .find(|(suffix, _)| path.ends_with(suffix.as_str()))
+            .map(|(_, status)| *status)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +68,7 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
+    Refuse { path: String, status: u16 },
 }
 
 impl std::str::FromStr for FaultSpec {
@@ -85,9 +105,35 @@ impl std::str::FromStr for FaultSpec {
             "429" => Fault::Http429(prob(value)?),
             "truncate" => Fault::Truncate(prob(value)?),
             "malformed" => Fault::Malformed(prob(value)?),
+            "refuse" => {
+                let v = value.unwrap_or("");
+                let (path, status) = match v.rsplit_once('@') {
+                    Some((p, code)) => (
+                        p,
+                        code.trim()
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|c| (400..=599).contains(c))
+                            .ok_or_else(|| {
+                                format!("fault {s:?}: {code:?} is not an HTTP error status")
+                            })?,
+                    ),
+                    None => (v, 403),
+                };
+                let path = path.trim().trim_end_matches('/').trim_start_matches('/');
+                if path.is_empty() {
+                    return Err(format!(
+                        "fault {s:?}: refuse needs a path, e.g. refuse=get-alerts@404"
+                    ));
+                }
+                Fault::Refuse {
+                    path: format!("/{path}"),
+                    status,
+                }
+            }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, refuse, expire-tokens, clear)"
                 ));
             }
         };
@@ -119,6 +165,10 @@ impl Faults {
                     Fault::Http429(p) => set.http_429 = *p,
                     Fault::Truncate(p) => set.truncate = *p,
                     Fault::Malformed(p) => set.malformed = *p,
+                    Fault::Refuse { path, status } => {
+                        set.refusals.retain(|(p, _)| p != path);
+                        set.refusals.push((path.clone(), *status));
+                    }
                 }
             }
             FaultSpec::Clear { vendor: None } => st.sets.clear(),
@@ -199,6 +249,15 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
             rng.random::<f64>(),
         )
     };
+    if let Some(status) = set.refusal(req.uri().path()) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        let message = match status {
+            StatusCode::FORBIDDEN => "Permission denied".to_owned(),
+            StatusCode::NOT_FOUND => format!("Cannot {} {}", req.method(), req.uri().path()),
+            s => s.canonical_reason().unwrap_or("Error").to_owned(),
+        };
+        return (st.error)(status, &message);
+    }
     if r429 < set.http_429 {
         let mut resp = (st.error)(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
         resp.headers_mut()
@@ -267,6 +326,47 @@ mod tests {
                 .parse::<FaultSpec>()
                 .unwrap_err()
                 .contains("unknown kind")
+        );
+    }
+
+    #[test]
+    fn refusals_parse_and_match_whole_segments() {
+        assert_eq!(
+            "cloudtower:refuse=get-alerts@404"
+                .parse::<FaultSpec>()
+                .unwrap(),
+            FaultSpec::Set {
+                vendor: Some(Vendor::Cloudtower),
+                fault: Fault::Refuse {
+                    path: "/get-alerts".into(),
+                    status: 404
+                }
+            }
+        );
+        assert!("refuse=".parse::<FaultSpec>().is_err());
+        assert!("refuse=get-alerts@200".parse::<FaultSpec>().is_err());
+        assert!("refuse=get-alerts@x".parse::<FaultSpec>().is_err());
+        let f = Faults::default();
+        f.apply(&"cloudtower:refuse=get-alerts".parse().unwrap());
+        f.apply(&"cloudtower:refuse=/v2/api/get-tasks/@500".parse().unwrap());
+        let set = f.for_vendor(Vendor::Cloudtower);
+        assert_eq!(set.refusal("/v2/api/get-alerts"), Some(403));
+        assert_eq!(set.refusal("/old/v2/api/get-alerts/"), Some(403));
+        assert_eq!(set.refusal("/v2/api/get-alerts-connection"), None);
+        assert_eq!(set.refusal("/v2/api/get-tasks"), Some(500));
+        assert_eq!(set.refusal("/v2/api/xget-alerts"), None);
+        f.apply(&"cloudtower:refuse=get-alerts@404".parse().unwrap());
+        assert_eq!(
+            f.for_vendor(Vendor::Cloudtower)
+                .refusal("/v2/api/get-alerts"),
+            Some(404),
+            "a later refusal of the same path replaces the earlier one"
+        );
+        f.clear();
+        assert_eq!(
+            f.for_vendor(Vendor::Cloudtower)
+                .refusal("/v2/api/get-alerts"),
+            None
         );
     }
 

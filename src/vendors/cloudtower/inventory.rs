@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::client::{BackupSupport, Query, Tower};
+use super::client::{BackupSupport, Query, Tower, part, skip_missing};
 use super::mapping;
 use super::wire;
-use crate::api::ApiError;
-use crate::model::Object;
+use crate::model::{CollectorKind, Object};
+use crate::vendors::{Skips, VendorError};
 
 /// The clusters a target is limited to (`clusters:`), or every cluster.
 #[derive(Clone, Debug, Default)]
@@ -82,7 +82,8 @@ pub(super) async fn fetch_base(
     scope: &Scope,
     backup: &BackupSupport,
     target: &str,
-) -> Result<Base, ApiError> {
+    skips: &Skips,
+) -> Result<Base, VendorError> {
     let vm_query = Query::filter(and([
         scope.cluster_filter(),
         Some(json!({ "in_recycle_bin": false })),
@@ -104,17 +105,14 @@ pub(super) async fn fetch_base(
     };
     let restore_points = async {
         if skip_backup {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        backup.observe(
-            target,
-            tower
-                .list::<wire::BackupRestorePoint>(
-                    "backup-restore-points",
-                    &Query::all().order("local_created_at_ASC"),
-                )
-                .await,
-        )
+        tower
+            .list::<wire::BackupRestorePoint>(
+                "backup-restore-points",
+                &Query::all().order("local_created_at_ASC"),
+            )
+            .await
     };
     let (vms, snapshot_plans, backup_plans, snapshots, restore_points) = tokio::join!(
         tower.list::<wire::Vm>("vms", &vm_query),
@@ -124,12 +122,48 @@ pub(super) async fn fetch_base(
         restore_points,
     );
     let vms = vms?;
-    let backup_plans = backup_plans?;
-    let restore_points = if backup_plans.is_some() {
-        restore_points?.unwrap_or_default()
-    } else {
-        Vec::new()
+    // The plans decide both the inventory's protection and which VMs a plan's run is a
+    // job of, so a refused plan listing is a part of both collectors.
+    let refused = |part: &'static str, e: &VendorError| {
+        skips.record(CollectorKind::Inventory, part, e.to_string());
+        skips.record(CollectorKind::Jobs, part, e.to_string());
     };
+    let snapshot_plans = match snapshot_plans.map_err(VendorError::from) {
+        Err(e) if Skips::is_refusal(&e) => {
+            refused(part::SNAPSHOT_PLANS, &e);
+            Vec::new()
+        }
+        other => other?,
+    };
+    let backup_plans = match backup_plans.map_err(VendorError::from) {
+        // A 403 (a 404 is an older tower, `Ok(None)`): this role may not see backup plans;
+        // the other backup listings are still read.
+        Err(e) if Skips::is_refusal(&e) => {
+            refused(part::BACKUP_PLANS, &e);
+            Some(Vec::new())
+        }
+        other => other?,
+    };
+    let restore_points = match backup_plans {
+        Some(_) => skips.or_empty(
+            CollectorKind::Inventory,
+            part::BACKUP_RESTORE_POINTS,
+            restore_points.map_err(VendorError::from),
+        )?,
+        None => {
+            skip_missing(
+                skips,
+                CollectorKind::Inventory,
+                &[part::BACKUP_PLANS, part::BACKUP_RESTORE_POINTS],
+            );
+            Vec::new()
+        }
+    };
+    let snapshots = skips.or_empty(
+        CollectorKind::Inventory,
+        part::VM_SNAPSHOTS,
+        snapshots.map_err(VendorError::from),
+    )?;
     let vm_index = vms
         .iter()
         .enumerate()
@@ -140,7 +174,7 @@ pub(super) async fn fetch_base(
         .enumerate()
         .filter_map(|(i, v)| v.local_id.clone().map(|l| (l, i)))
         .collect();
-    let snapshot_plans: HashMap<String, wire::SnapshotPlan> = snapshot_plans?
+    let snapshot_plans: HashMap<String, wire::SnapshotPlan> = snapshot_plans
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect();
@@ -152,7 +186,7 @@ pub(super) async fn fetch_base(
         vm_by_local_id,
         snapshot_plans,
         backup_plans,
-        snapshots: snapshots?,
+        snapshots,
         restore_points,
         members: HashMap::new(),
         plans_of: Vec::new(),
