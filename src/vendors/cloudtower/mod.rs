@@ -355,3 +355,36 @@ impl Adapter for CloudTower {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_url_form_resolves_to_one_api_base() {
+        let base = |s: &str| api_base(&url::Url::parse(s).unwrap());
+        for s in [
+            "https://tower.example.com",
+            "https://tower.example.com/",
+            "https://tower.example.com/v2/api",
+            "https://tower.example.com/v2/api/",
+            "https://tower.example.com/v2/api//",
+            "https://tower.example.com/V2/Api",
+            "https://tower.example.com/?lang=en#/vms",
+        ] {
+            assert_eq!(base(s), "https://tower.example.com/v2/api", "{s}");
+        }
+        for s in [
+            "http://10.0.0.5:8080/tower",
+            "http://10.0.0.5:8080/tower/",
+            "http://10.0.0.5:8080/tower/v2/api",
+        ] {
+            assert_eq!(base(s), "http://10.0.0.5:8080/tower/v2/api", "{s}");
+        }
+        // Only a whole trailing `/v2/api` is the API path.
+        assert_eq!(
+            base("https://t.example.com/xv2/api"),
+            "https://t.example.com/xv2/api/v2/api"
+        );
+    }
+}
