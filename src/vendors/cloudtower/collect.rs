@@ -36,7 +36,15 @@ pub(super) async fn warnings(
         .filter(|a| a.ended != Some(true) && scope.admits(a.cluster.as_ref()))
         .collect();
     let objects = rule_objects(tower, &alerts).await;
-    Ok(alerts
+    Ok(alert_warnings(alerts, &objects))
+}
+
+/// Alerts as warnings, one each; `objects` maps alert rule ids to their object word.
+pub(super) fn alert_warnings(
+    alerts: Vec<wire::Alert>,
+    objects: &HashMap<String, String>,
+) -> Vec<Warning> {
+    alerts
         .into_iter()
         .map(|a| {
             let rule = a.alert_rule.as_ref().and_then(|r| r.id.as_deref());
@@ -60,7 +68,7 @@ pub(super) async fn warnings(
                 message: a.message,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Alert rule id → the object word of its global rule. A failure here only costs the
@@ -138,11 +146,18 @@ pub(super) async fn audit(
             .await
             .map_err(Into::into),
     )?;
-    Ok(logs
-        .into_iter()
+    Ok(audit_events(logs, scope))
+}
+
+/// User audit logs as events, one each (those outside the target's clusters aside).
+pub(super) fn audit_events(logs: Vec<wire::UserAuditLog>, scope: &Scope) -> Vec<AuditEvent> {
+    logs.into_iter()
         .filter(|l| scope.admits(l.cluster.as_ref()))
         .filter_map(|l| {
-            let time = l.created_at?;
+            let Some(time) = l.created_at.or(l.started_at).or(l.finished_at) else {
+                tracing::warn!(id = %l.id, action = %l.action, "a CloudTower audit log without a readable time is left out");
+                return None;
+            };
             let object = match (&l.resource_type, &l.resource_id) {
                 (Some(t), Some(id)) => format!("{t} {id}"),
                 (Some(t), None) => t.clone(),
@@ -170,7 +185,7 @@ pub(super) async fn audit(
                 },
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Cluster data capacity, and the backup stores where the tower has them.

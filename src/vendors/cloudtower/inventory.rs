@@ -164,35 +164,55 @@ pub(super) async fn fetch_base(
         part::VM_SNAPSHOTS,
         snapshots.map_err(VendorError::from),
     )?;
-    let vm_index = vms
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.id.clone(), i))
-        .collect();
-    let vm_by_local_id = vms
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.local_id.clone().map(|l| (l, i)))
-        .collect();
-    let snapshot_plans: HashMap<String, wire::SnapshotPlan> = snapshot_plans
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
-    let backup_plans: Option<HashMap<String, wire::BackupPlan>> =
-        backup_plans.map(|ps| ps.into_iter().map(|p| (p.id.clone(), p)).collect());
-    let mut base = Base {
+    Ok(Base::new(
         vms,
-        vm_index,
-        vm_by_local_id,
         snapshot_plans,
         backup_plans,
         snapshots,
         restore_points,
-        members: HashMap::new(),
-        plans_of: Vec::new(),
-    };
-    base.link_plans();
-    Ok(base)
+    ))
+}
+
+impl Base {
+    /// The base of what was read; `backup_plans: None` when the tower has no backup
+    /// endpoints.
+    pub fn new(
+        vms: Vec<wire::Vm>,
+        snapshot_plans: Vec<wire::SnapshotPlan>,
+        backup_plans: Option<Vec<wire::BackupPlan>>,
+        snapshots: Vec<wire::VmSnapshot>,
+        restore_points: Vec<wire::BackupRestorePoint>,
+    ) -> Base {
+        let vm_index = vms
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.clone(), i))
+            .collect();
+        let vm_by_local_id = vms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.local_id.clone().map(|l| (l, i)))
+            .collect();
+        let snapshot_plans: HashMap<String, wire::SnapshotPlan> = snapshot_plans
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let backup_plans: Option<HashMap<String, wire::BackupPlan>> =
+            backup_plans.map(|ps| ps.into_iter().map(|p| (p.id.clone(), p)).collect());
+        let mut base = Base {
+            vms,
+            vm_index,
+            vm_by_local_id,
+            snapshot_plans,
+            backup_plans,
+            snapshots,
+            restore_points,
+            members: HashMap::new(),
+            plans_of: Vec::new(),
+        };
+        base.link_plans();
+        base
+    }
 }
 
 impl Base {

@@ -212,7 +212,7 @@ fn existed(vm: &wire::Vm, at: Option<Timestamp>) -> bool {
     }
 }
 
-fn snapshot_jobs(base: &Base, tasks: &[wire::SnapshotPlanTask]) -> Vec<Job> {
+pub(super) fn snapshot_jobs(base: &Base, tasks: &[wire::SnapshotPlanTask]) -> Vec<Job> {
     let mut jobs = Vec::new();
     for task in tasks {
         let Some(plan) = task.snapshot_plan.as_ref().and_then(|p| p.id.as_deref()) else {
@@ -248,7 +248,7 @@ fn snapshot_jobs(base: &Base, tasks: &[wire::SnapshotPlanTask]) -> Vec<Job> {
     jobs
 }
 
-fn backup_jobs(
+pub(super) fn backup_jobs(
     base: &Base,
     executions: &[wire::BackupPlanExecution],
     targets: &[wire::BackupTargetExecution],
@@ -347,7 +347,7 @@ fn vm_id_in(args: &Value) -> Option<&str> {
     }
 }
 
-fn task_jobs(base: &Base, tasks: &[wire::Task], with_backup: bool) -> Vec<Job> {
+pub(super) fn task_jobs(base: &Base, tasks: &[wire::Task], with_backup: bool) -> Vec<Job> {
     let snapshots: std::collections::HashMap<&str, &wire::VmSnapshot> =
         base.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut jobs = Vec::new();

@@ -11,6 +11,8 @@ mod collect;
 mod inventory;
 mod jobs;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 pub mod sim;
 mod wire;
 
