@@ -9,6 +9,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod exporter;
+pub mod facts;
 pub mod fleet;
 pub mod fsutil;
 pub mod metrics;

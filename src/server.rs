@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +14,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::clock::Clock;
 use crate::fleet::Fleet;
-use crate::metrics::{CONTENT_TYPE, Metrics};
+use crate::metrics::{Format, Metrics};
 use crate::state::{CollectorKind, CollectorStatus};
 
 #[derive(Clone)]
@@ -33,11 +34,19 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
+async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     // Encoding 10,000 objects takes milliseconds of CPU; keep it off the async workers.
     let m = st.metrics.clone();
-    match tokio::task::spawn_blocking(move || m.encode()).await {
-        Ok(Ok(body)) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
+    match tokio::task::spawn_blocking(move || m.encode_as(format)).await {
+        Ok(Ok(body)) => (
+            [
+                (header::CONTENT_TYPE, format.content_type()),
+                (header::VARY, "Accept, Accept-Encoding"),
+            ],
+            body,
+        )
+            .into_response(),
         _ => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "encoding metrics failed\n",

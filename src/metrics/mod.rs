@@ -1,6 +1,7 @@
 //! `/metrics`: the registry of exporter metrics plus a collector that renders the
 //! published target views (contract §4). Rendering reads immutable views only.
 
+mod format;
 mod render;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use crate::api::ApiMetrics;
 use crate::clock::Clock;
 use crate::fleet::Fleet;
 
+pub use format::{Format, openmetrics_to_classic};
 pub use render::FleetCollector;
 
 /// The revision this binary was built from (set by build.rs), for `build_info`.
@@ -66,6 +68,16 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
     }
+
+    /// Everything in the given exposition format.
+    pub fn encode_as(&self, format: Format) -> Result<String, std::fmt::Error> {
+        let om = self.encode()?;
+        Ok(match format {
+            Format::OpenMetrics => om,
+            Format::Classic => openmetrics_to_classic(&om),
+        })
+    }
 }
 
+/// The OpenMetrics content type (what Prometheus asks for).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -108,21 +108,17 @@ impl Evidence {
         period: Period,
         strict_warnings: bool,
     ) -> Evidence {
+        let jobs: Vec<&Job> = jobs
+            .into_iter()
+            .filter(|j| j.kind.is_protection())
+            .collect();
         let mut successes = Vec::new();
-        let mut last_attempt: Option<(Timestamp, &str, JobResult)> = None;
         let mut counts = JobCounts::default();
         let mut transferred: Option<u64> = None;
-        let mut finished: Vec<(Timestamp, &str, JobResult)> = Vec::new();
-        for job in jobs.into_iter().filter(|j| j.kind.is_protection()) {
+        for job in &jobs {
             let Some(time) = job.time() else { continue };
             if job.result.is_success(strict_warnings) {
                 successes.push(time);
-            }
-            if job.result.is_finished() && time <= period.to {
-                finished.push((time, &job.id, job.result));
-                if last_attempt.is_none_or(|(t, id, _)| (time, job.id.as_str()) > (t, id)) {
-                    last_attempt = Some((time, &job.id, job.result));
-                }
             }
             if period.from <= time && time < period.to {
                 counts.add(job.result);
@@ -138,22 +134,18 @@ impl Evidence {
         if counts.total == 0 {
             transferred = Some(0);
         }
-        finished.sort();
-        let consecutive_failures = finished
-            .iter()
-            .rev()
-            .take_while(|(_, _, r)| !r.is_success(strict_warnings))
-            .filter(|(_, _, r)| r.is_failure())
-            .count() as u64;
+        // The newest attempt and the failures after the newest success are the same facts
+        // `/metrics` shows, cut at the period end.
+        let facts = crate::facts::facts_until(jobs, period.to, strict_warnings);
         Evidence {
             successes,
-            last_attempt: last_attempt.map(|(time, _, result)| Attempt {
+            last_attempt: facts.last_attempt.map(|time| Attempt {
                 time,
-                result: Some(result),
+                result: facts.last_result,
             }),
             counts: Some(counts),
             transferred_bytes: transferred,
-            consecutive_failures: Some(consecutive_failures),
+            consecutive_failures: Some(facts.consecutive_failures),
         }
     }
 }

@@ -6,11 +6,12 @@
 //! `truncate=0.1`, `malformed=0.1`, `clumio:expire-tokens`. Probabilities are 0..=1; 1 makes
 //! a fault deterministic, which is what tests use.
 //!
-//! `refuse=PATH[@STATUS]` answers every request whose path ends with `PATH` (whole path
-//! segments: `get-alerts` is not `get-alerts-connection`) with `STATUS` (default 403) in
-//! the vendor's error shape: an account without that part (a role without the permission,
-//! a data source not enabled, an older release). `cloudtower:refuse=get-alerts@404`.
-//! Several paths may be refused at once; `clear` lifts them.
+//! `refuse=PATH[@STATUS]` is not a fault but a variant real accounts show: the listing at
+//! `PATH` (relative to the vendor's prefix, e.g. `clumio:refuse=/datasources/aws/ec2-instances`)
+//! and everything below it answers `STATUS` (403, the default: a data source not enabled or a
+//! role without that permission; 404: a release without that endpoint) in the vendor's own
+//! error shape; `@500`, `@502` or `@503` make that one listing fail instead. Several
+//! `refuse` specs add up.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -32,18 +33,23 @@ pub struct FaultSet {
     pub http_429: f64,
     pub truncate: f64,
     pub malformed: f64,
-    /// (path suffix with a leading `/`, status): see `refuse` above.
-    pub refusals: Vec<(String, u16)>,
+    /// Paths refused with a status: `(path, status)`.
+    pub refuse: Vec<(String, u16)>,
 }
 
 impl FaultSet {
-    /// The status a request to `path` is refused with, if it is.
-    pub fn refusal(&self, path: &str) -> Option<u16> {
+    /// The status a `refuse` spec gives `path` (relative to the vendor's prefix), if any.
+    pub fn refused(&self, path: &str) -> Option<StatusCode> {
         let path = path.trim_end_matches('/');
-        self.refusals
+        self.refuse
             .iter()
-            .find(|(suffix, _)| path.ends_with(suffix.as_str()))
-            .map(|(_, status)| *status)
+            .find(|(p, _)| {
+                path == p
+                    || path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
     }
 }
 
@@ -68,7 +74,11 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
-    Refuse { path: String, status: u16 },
+    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx).
+    Refuse {
+        path: String,
+        status: u16,
+    },
 }
 
 impl std::str::FromStr for FaultSpec {
@@ -106,28 +116,31 @@ impl std::str::FromStr for FaultSpec {
             "truncate" => Fault::Truncate(prob(value)?),
             "malformed" => Fault::Malformed(prob(value)?),
             "refuse" => {
-                let v = value.unwrap_or("");
-                let (path, status) = match v.rsplit_once('@') {
-                    Some((p, code)) => (
-                        p,
-                        code.trim()
-                            .parse::<u16>()
-                            .ok()
-                            .filter(|c| (400..=599).contains(c))
-                            .ok_or_else(|| {
-                                format!("fault {s:?}: {code:?} is not an HTTP error status")
-                            })?,
-                    ),
-                    None => (v, 403),
+                let value = value.unwrap_or("");
+                let (path, status) = match value.rsplit_once('@') {
+                    Some((p, st)) => (p, st.trim()),
+                    None => (value, "403"),
                 };
-                let path = path.trim().trim_end_matches('/').trim_start_matches('/');
-                if path.is_empty() {
+                let status = match status {
+                    "403" => 403,
+                    "404" => 404,
+                    "500" => 500,
+                    "502" => 502,
+                    "503" => 503,
+                    other => {
+                        return Err(format!(
+                            "fault {s:?}: refuse answers 403, 404, 500, 502 or 503, not {other:?}"
+                        ));
+                    }
+                };
+                let path = path.trim().trim_end_matches('/');
+                if !path.starts_with('/') || path.len() < 2 {
                     return Err(format!(
-                        "fault {s:?}: refuse needs a path, e.g. refuse=get-alerts@404"
+                        "fault {s:?}: refuse needs a path under the vendor's prefix, e.g. refuse=/datasources/aws/ec2-instances@404"
                     ));
                 }
                 Fault::Refuse {
-                    path: format!("/{path}"),
+                    path: path.to_owned(),
                     status,
                 }
             }
@@ -166,8 +179,8 @@ impl Faults {
                     Fault::Truncate(p) => set.truncate = *p,
                     Fault::Malformed(p) => set.malformed = *p,
                     Fault::Refuse { path, status } => {
-                        set.refusals.retain(|(p, _)| p != path);
-                        set.refusals.push((path.clone(), *status));
+                        set.refuse.retain(|(p, _)| p != path);
+                        set.refuse.push((path.clone(), *status));
                     }
                 }
             }
@@ -249,15 +262,6 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
             rng.random::<f64>(),
         )
     };
-    if let Some(status) = set.refusal(req.uri().path()) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        let message = match status {
-            StatusCode::FORBIDDEN => "Permission denied".to_owned(),
-            StatusCode::NOT_FOUND => format!("Cannot {} {}", req.method(), req.uri().path()),
-            s => s.canonical_reason().unwrap_or("Error").to_owned(),
-        };
-        return (st.error)(status, &message);
-    }
     if r429 < set.http_429 {
         let mut resp = (st.error)(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
         resp.headers_mut()
@@ -266,6 +270,14 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
     }
     if r5xx < set.http_5xx {
         return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+    }
+    if let Some(status) = set.refused(req.uri().path()) {
+        let message = match status {
+            StatusCode::NOT_FOUND => "Not found: this release has no such resource",
+            StatusCode::FORBIDDEN => "Forbidden: this account is not allowed to read this resource",
+            _ => "Internal server error",
+        };
+        return (st.error)(status, message);
     }
     let resp = next.run(req).await;
     if rtrunc < set.truncate || rmal < set.malformed {
@@ -319,6 +331,25 @@ mod tests {
                 vendor: Some(Vendor::Clumio)
             }
         );
+        assert_eq!(
+            "clumio:refuse=/datasources/aws/ec2-instances@404"
+                .parse::<FaultSpec>()
+                .unwrap(),
+            FaultSpec::Set {
+                vendor: Some(Vendor::Clumio),
+                fault: Fault::Refuse {
+                    path: "/datasources/aws/ec2-instances".into(),
+                    status: 404
+                }
+            }
+        );
+        assert!(matches!(
+            "refuse=/actifio/event/".parse::<FaultSpec>().unwrap(),
+            FaultSpec::Set { fault: Fault::Refuse { status: 403, ref path }, .. } if path == "/actifio/event"
+        ));
+        assert!("refuse=/x@418".parse::<FaultSpec>().is_err());
+        assert!("refuse=/x@503".parse::<FaultSpec>().is_ok());
+        assert!("refuse=".parse::<FaultSpec>().is_err());
         assert!("5xx=2".parse::<FaultSpec>().is_err());
         assert!("veeam:5xx".parse::<FaultSpec>().is_err());
         assert!(
@@ -330,47 +361,6 @@ mod tests {
     }
 
     #[test]
-    fn refusals_parse_and_match_whole_segments() {
-        assert_eq!(
-            "cloudtower:refuse=get-alerts@404"
-                .parse::<FaultSpec>()
-                .unwrap(),
-            FaultSpec::Set {
-                vendor: Some(Vendor::Cloudtower),
-                fault: Fault::Refuse {
-                    path: "/get-alerts".into(),
-                    status: 404
-                }
-            }
-        );
-        assert!("refuse=".parse::<FaultSpec>().is_err());
-        assert!("refuse=get-alerts@200".parse::<FaultSpec>().is_err());
-        assert!("refuse=get-alerts@x".parse::<FaultSpec>().is_err());
-        let f = Faults::default();
-        f.apply(&"cloudtower:refuse=get-alerts".parse().unwrap());
-        f.apply(&"cloudtower:refuse=/v2/api/get-tasks/@500".parse().unwrap());
-        let set = f.for_vendor(Vendor::Cloudtower);
-        assert_eq!(set.refusal("/v2/api/get-alerts"), Some(403));
-        assert_eq!(set.refusal("/old/v2/api/get-alerts/"), Some(403));
-        assert_eq!(set.refusal("/v2/api/get-alerts-connection"), None);
-        assert_eq!(set.refusal("/v2/api/get-tasks"), Some(500));
-        assert_eq!(set.refusal("/v2/api/xget-alerts"), None);
-        f.apply(&"cloudtower:refuse=get-alerts@404".parse().unwrap());
-        assert_eq!(
-            f.for_vendor(Vendor::Cloudtower)
-                .refusal("/v2/api/get-alerts"),
-            Some(404),
-            "a later refusal of the same path replaces the earlier one"
-        );
-        f.clear();
-        assert_eq!(
-            f.for_vendor(Vendor::Cloudtower)
-                .refusal("/v2/api/get-alerts"),
-            None
-        );
-    }
-
-    #[test]
     fn vendor_faults_override_global_ones() {
         let f = Faults::default();
         f.apply(&"5xx=1".parse().unwrap());
@@ -378,6 +368,16 @@ mod tests {
         assert_eq!(f.for_vendor(Vendor::Cloutility).http_5xx, 1.0);
         assert_eq!(f.for_vendor(Vendor::Clumio).http_5xx, 0.0);
         assert_eq!(f.for_vendor(Vendor::Clumio).http_429, 1.0);
+        f.apply(&"clumio:refuse=/alerts".parse().unwrap());
+        f.apply(&"clumio:refuse=/tasks@404".parse().unwrap());
+        let set = f.for_vendor(Vendor::Clumio);
+        assert_eq!(
+            set.refused("/alerts/individual"),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(set.refused("/tasks"), Some(StatusCode::NOT_FOUND));
+        assert_eq!(set.refused("/alertsx"), None);
+        assert_eq!(set.refused("/audit-trails"), None);
         f.apply(&"expire-tokens".parse().unwrap());
         assert_eq!(f.token_epoch(Vendor::Backupdr), 1);
         f.clear();

@@ -7,6 +7,7 @@
 //! exporter at them.
 
 pub mod faults;
+pub mod record;
 pub mod tokens;
 
 use std::net::SocketAddr;
@@ -139,9 +140,27 @@ pub struct SimServer {
 
 impl SimServer {
     pub async fn start(listen: &str, ctx: SimContext) -> std::io::Result<SimServer> {
+        let app = app(&ctx);
+        Self::serve(listen, ctx, app).await
+    }
+
+    /// Like [`SimServer::start`], but every exchange is recorded (for the spec conformance
+    /// test).
+    pub async fn start_recording(
+        listen: &str,
+        ctx: SimContext,
+    ) -> std::io::Result<(SimServer, record::Recorder)> {
+        let rec = record::Recorder::default();
+        let app = app(&ctx).layer(axum::middleware::from_fn_with_state(
+            rec.clone(),
+            record::record,
+        ));
+        Ok((Self::serve(listen, ctx, app).await?, rec))
+    }
+
+    async fn serve(listen: &str, ctx: SimContext, app: Router) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let app = app(&ctx);
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "simulator server stopped");

@@ -5,8 +5,6 @@
 //! already counted. After every refresh it produces a [`TargetView`], an immutable value that
 //! `/metrics`, the landing page and readiness read without any lock held across I/O.
 
-pub mod derive;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -20,8 +18,8 @@ use crate::model::{
 };
 use crate::vendors::{Collected, Collection, SkippedPart, VendorError};
 
+pub use crate::facts::{ObjectFacts, facts_by_object};
 pub use crate::model::CollectorKind;
-pub use derive::{ObjectFacts, facts_by_object};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CollectorStatus {

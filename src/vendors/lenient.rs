@@ -41,13 +41,20 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
         }))
 }
 
-/// An integer (possibly negative), or a string holding one.
+/// An integer (possibly negative), or a string holding one (also written as a float,
+/// `"121000000.0"`, as some serializers do).
 pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?
         .as_ref()
         .and_then(|v| match v {
             Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-            Value::String(s) => s.trim().parse().ok(),
+            Value::String(s) => s.trim().parse().ok().or_else(|| {
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f as i64)
+            }),
             _ => None,
         }))
 }

@@ -7,6 +7,7 @@ mod faults;
 mod metrics;
 mod report;
 mod sim_http;
+mod variants;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -12,6 +12,23 @@ pub fn repo_file(rel: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Fetches `/metrics` as Prometheus does (asking for OpenMetrics); `get` gets the classic
+/// text format that curl and promtool see.
+pub async fn get_openmetrics(url: &str) -> (u16, String) {
+    backup_exporter::api::install_crypto_provider();
+    let r = reqwest::Client::new()
+        .get(url)
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        )
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
 /// Fetches a URL's body as text.
 pub async fn get(url: &str) -> (u16, String) {
     backup_exporter::api::install_crypto_provider();
@@ -74,39 +91,6 @@ pub fn exposed_names(text: &str) -> Vec<String> {
             _ => n,
         })
         .collect()
-}
-
-/// Converts OpenMetrics text to the classic text format that `promtool check metrics`
-/// reads (contract §4): drop `# UNIT` and `# EOF`, counters' HELP/TYPE take the `_total`
-/// name, `info` becomes a gauge named `_info`.
-pub fn openmetrics_to_classic(text: &str) -> String {
-    let fams = families(text);
-    let mut out = String::new();
-    for line in text.lines() {
-        if line.starts_with("# UNIT") || line == "# EOF" {
-            continue;
-        }
-        if let Some(rest) = line
-            .strip_prefix("# HELP ")
-            .or_else(|| line.strip_prefix("# TYPE "))
-        {
-            let kind = &line[..7];
-            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-            let ty = fams.get(name).map(String::as_str).unwrap_or("");
-            let (name, tail) = match (ty, kind) {
-                ("counter", _) => (format!("{name}_total"), tail.to_owned()),
-                ("info", "# TYPE ") => (format!("{name}_info"), "gauge".to_owned()),
-                ("info", _) => (format!("{name}_info"), tail.to_owned()),
-                ("unknown", "# TYPE ") => (name.to_owned(), "untyped".to_owned()),
-                _ => (name.to_owned(), tail.to_owned()),
-            };
-            out.push_str(&format!("{kind}{name} {tail}\n"));
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 /// Whether a tool is on PATH. In CI a missing tool is a failure, never a skip.

@@ -8,6 +8,7 @@
 //! assertion leaves nothing running.
 
 mod alertmanager;
+mod negotiation;
 mod planted;
 mod stack;
 

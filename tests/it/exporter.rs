@@ -14,7 +14,7 @@ use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
 use backup_exporter::exporter::Exporter;
 use backup_exporter::model::*;
-use backup_exporter::vendors::{Adapter, Collection, VendorError, Window};
+use backup_exporter::vendors::{Adapter, Collection, SkippedPart, VendorError, Window};
 use jiff::Timestamp;
 
 use crate::common::*;
@@ -116,7 +116,12 @@ impl Adapter for Scripted {
                 tenants: vec![],
                 objects: vec![("1".into(), 650)],
             }),
-            skipped: Vec::new(),
+            // This account lacks one listing; the inventory still succeeds with the rest.
+            skipped: vec![SkippedPart {
+                collector: CollectorKind::Inventory,
+                part: "rds_instances",
+                reason: "GET /rds: HTTP 403 Forbidden: not licensed".into(),
+            }],
         }
     }
     async fn probe(&self) -> Result<String, VendorError> {
@@ -152,7 +157,7 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 async fn scrape(ex: &Exporter) -> String {
-    let (status, body) = get(&format!("http://{}/metrics", ex.addr)).await;
+    let (status, body) = get_openmetrics(&format!("http://{}/metrics", ex.addr)).await;
     assert_eq!(status, 200);
     body
 }
@@ -375,6 +380,32 @@ async fn metric_values_health_and_staleness() {
         Some(2.0)
     );
     assert!(m.contains("web \\\"quoted\\\""), "label values are escaped");
+    assert_eq!(
+        value(
+            &m,
+            "backup_collector_part_refused",
+            &[
+                ("target", "t1"),
+                ("collector", "inventory"),
+                ("part", "rds_instances")
+            ]
+        ),
+        Some(1.0),
+        "a refused listing shows, and does not take the collector down"
+    );
+    let (_, page) = get(&format!("http://{}/", ex.addr)).await;
+    assert!(
+        page.contains("inventory: ok <span title=\"GET /rds: HTTP 403 Forbidden: not licensed\">(refused by the vendor: rds_instances)</span>"),
+        "the status page names the refused part: {page}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            "backup_collector_up",
+            &[("target", "t1"), ("collector", "inventory")]
+        ),
+        Some(1.0)
+    );
     assert!(m.ends_with("# EOF\n"));
     // History present at the first refresh is not counted; its series start at 0 so that
     // `increase()` sees the first new job or event.
@@ -467,9 +498,27 @@ async fn metric_values_health_and_staleness() {
         );
     }
 
-    // promtool (classic text) prints nothing.
+    // A client that does not ask for OpenMetrics (curl) gets the classic text format, with
+    // the same samples, and promtool reads it as served: it prints nothing.
+    let (status, classic) = get(&format!("http://{}/metrics", ex.addr)).await;
+    assert_eq!(status, 200);
+    assert!(!classic.contains("# EOF") && !classic.contains("# UNIT"));
+    assert!(classic.contains("# TYPE backup_jobs_total counter\n"));
+    assert!(classic.contains("# TYPE backup_exporter_build_info gauge\n"));
+    let m_now = scrape(&ex).await;
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        strip(&classic),
+        strip(&m_now),
+        "both forms carry the same samples"
+    );
     if require_tool("promtool") {
-        let (code, out) = promtool_check_metrics(&openmetrics_to_classic(&m));
+        let (code, out) = promtool_check_metrics(&classic);
         assert_eq!((code, out.as_str()), (0, ""), "promtool check metrics");
     }
 
@@ -545,6 +594,22 @@ async fn metrics_are_gzipped_when_asked_and_healthy_answers() {
     let r = client
         .get(format!("http://{}/metrics", ex.addr))
         .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8",
+        "a client that does not ask for OpenMetrics gets the classic format"
+    );
+    let r = client
+        .get(format!("http://{}/metrics", ex.addr))
+        .header("accept-encoding", "gzip")
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
         .send()
         .await
         .unwrap();

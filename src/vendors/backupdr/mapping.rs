@@ -181,9 +181,11 @@ pub fn job(w: &JobRest) -> Option<Job> {
     })
 }
 
-/// An audit `command` → action, by its HTTP method and path. Reads are `info`; a POST to a
-/// collection creates, one to `…/expire` deletes an image, other POSTs run an operation
-/// (mount, restore, …) which is none of the named actions.
+/// An audit `command` → action, by its HTTP method and path. A POST to a collection
+/// creates, one to `…/expire` deletes an image, other POSTs run an operation (mount,
+/// restore, …) which is none of the named actions. Reads (GET, HEAD, OPTIONS) change
+/// nothing and are `other` too: `info` would guess at a meaning the console does not give
+/// (contract §3), and the adapter asks only for POST, PUT and DELETE anyway.
 pub fn audit_action(command: &str) -> AuditAction {
     let mut words = command.split_whitespace();
     let method = words.next().unwrap_or("").to_ascii_uppercase();
@@ -195,7 +197,7 @@ pub fn audit_action(command: &str) -> AuditAction {
     let last = segments.last().copied().unwrap_or("");
     let first = segments.first().copied().unwrap_or("");
     match method.as_str() {
-        "GET" | "HEAD" | "OPTIONS" => AuditAction::Info,
+        "GET" | "HEAD" | "OPTIONS" => AuditAction::Other,
         "POST" if first == "session" && segments.len() == 1 => AuditAction::Login,
         "POST" if last == "expire" || last == "expirebackup" => AuditAction::Delete,
         "POST" if is_collection(last) => AuditAction::Create,
@@ -437,7 +439,20 @@ mod tests {
     fn audit_action_table() {
         let host = "https://agm.example/actifio";
         let table = [
-            (format!("GET {host}/jobstatus?limit=5"), AuditAction::Info),
+            (format!("GET {host}/jobstatus?limit=5"), AuditAction::Other),
+            (
+                format!("HEAD {host}/backup?filter=appid:==5"),
+                AuditAction::Other,
+            ),
+            (format!("OPTIONS {host}/application"), AuditAction::Other),
+            (
+                format!("POST {host}/backup/425577/restore"),
+                AuditAction::Other,
+            ),
+            (
+                format!("POST {host}/application/9/backup"),
+                AuditAction::Other,
+            ),
             (format!("POST {host}/session"), AuditAction::Login),
             (format!("DELETE {host}/session/current"), AuditAction::Other),
             (format!("POST {host}/sla"), AuditAction::Create),

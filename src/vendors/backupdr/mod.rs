@@ -8,6 +8,8 @@
 mod client;
 pub mod google;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 mod read;
 pub mod sim;
 mod warnings;
@@ -21,7 +23,7 @@ use url::Url;
 
 use self::client::{Console, GoogleToken, SessionAuth};
 use self::read::Appliances;
-use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
 use crate::api::{ApiClient, ClientSettings};
 use crate::config::TargetSettings;
 use crate::model::{Vendor, Warning};
@@ -68,13 +70,28 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
     problems
 }
 
-/// The API base: the console's `/actifio` path. A bare host gets it appended, since the
-/// console serves nothing else.
-fn api_base(url: &Url) -> Url {
+/// The API base: the console's `/actifio` path (the spec's `servers: [{url: /actifio}]`).
+///
+/// Google's console shows the management console as a bare host
+/// (`https://bmc-…-dot-REGION.backupdr.googleusercontent.com/`), the `managementServers`
+/// API gives it with `/actifio`; both are accepted, with or without a trailing slash. A path
+/// with an `actifio` segment is cut after that segment (a pasted request URL such as
+/// `…/actifio/session` still finds the base); any other path is a prefix in front of the
+/// console (a reverse proxy) and gets `/actifio` appended. Query and fragment (a pasted UI
+/// address such as `…/#/dashboard`) are dropped.
+pub fn api_base(url: &Url) -> Url {
     let mut u = url.clone();
-    if u.path().trim_matches('/').is_empty() {
-        u.set_path("/actifio");
-    }
+    u.set_query(None);
+    u.set_fragment(None);
+    let segments: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
+    let kept: Vec<&str> = match segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("actifio"))
+    {
+        Some(i) => segments[..=i].to_vec(),
+        None => segments.iter().copied().chain(["actifio"]).collect(),
+    };
+    u.set_path(&format!("/{}", kept.join("/")));
     u
 }
 
@@ -115,8 +132,11 @@ pub struct BackupDr {
 }
 
 impl BackupDr {
-    async fn appliances(&self) -> (Appliances, Result<Vec<wire::ClusterRest>, VendorError>) {
-        let clusters = read::appliances(&self.console).await;
+    async fn appliances(
+        &self,
+        skips: &Skips,
+    ) -> (Appliances, Result<Vec<wire::ClusterRest>, VendorError>) {
+        let clusters = read::appliances(&self.console, skips).await;
         let names = match &clusters {
             Ok(c) => Appliances::new(c),
             Err(_) => Appliances::default(),
@@ -129,15 +149,16 @@ impl BackupDr {
 impl Adapter for BackupDr {
     async fn collect(&self, window: Window) -> Collection {
         let c = &self.console;
+        let skips = Skips::default();
         // Appliance names first: tenants of everything else. If they cannot be read, the
         // names embedded in each object still serve.
-        let (names, clusters) = self.appliances().await;
+        let (names, clusters) = self.appliances(&skips).await;
         let (inventory, jobs, audit, pools, events) = tokio::join!(
-            read::inventory(c, &names, true, self.concurrency),
+            read::inventory(c, &names, true, self.concurrency, &skips),
             read::jobs_window(c, window.since),
-            read::audit(c, window.since, None),
-            read::pools(c),
-            read::events(c, window.since),
+            read::audit(c, window.since, None, &skips),
+            read::pools(c, &skips),
+            read::events(c, window.since, &skips),
         );
 
         let tenants: HashMap<String, String> = inventory
@@ -160,7 +181,9 @@ impl Adapter for BackupDr {
         let warnings = match (&clusters, &pools, &jobs, &events) {
             (Ok(cl), Ok(p), Ok(j), Ok(ev)) => {
                 let mut w: Vec<Warning> = warnings::appliance_warnings(cl);
-                w.extend(warnings::pool_warnings(p, &names));
+                if let Some(p) = p {
+                    w.extend(warnings::pool_warnings(p, &names));
+                }
                 w.extend(warnings::failure_streak_warnings(j, &tenants));
                 if let Some(ev) = ev {
                     w.extend(warnings::event_warnings(ev, &names, &app_ids));
@@ -170,7 +193,7 @@ impl Adapter for BackupDr {
             (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => Err(e.clone()),
         };
         let storage = match &pools {
-            Ok(p) => Ok(read::storage(p, &names)),
+            Ok(p) => Ok(read::storage(p.as_deref().unwrap_or_default(), &names)),
             Err(e) => Err(e.clone()),
         };
         Collection {
@@ -179,7 +202,7 @@ impl Adapter for BackupDr {
             warnings,
             audit,
             storage,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         }
     }
 
@@ -189,7 +212,8 @@ impl Adapter for BackupDr {
         let appliances = c.count("cluster", &[]).await?;
         let applications = c.count("application", &[]).await?;
         Ok(format!(
-            "Backup and DR console {} {}: {appliances} appliances, {applications} applications",
+            "API base {}: Backup and DR console {} {}: {appliances} appliances, {applications} applications",
+            c.api.base_url(),
             version.product.as_deref().unwrap_or("?"),
             version.summary.as_deref().unwrap_or("?"),
         ))
@@ -197,12 +221,13 @@ impl Adapter for BackupDr {
 
     async fn history(&self, period: Period) -> Result<History, VendorError> {
         let c = &self.console;
-        let (names, _) = self.appliances().await;
-        let mut objects = read::inventory(c, &names, false, self.concurrency).await?;
+        let skips = Skips::default();
+        let (names, _) = self.appliances(&skips).await;
+        let mut objects = read::inventory(c, &names, false, self.concurrency, &skips).await?;
         let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
         let (jobs, audit, oldest) = tokio::join!(
             read::jobs_period(c, period.from, period.to, &ids, self.concurrency),
-            read::audit(c, period.from, Some(period.to)),
+            read::audit(c, period.from, Some(period.to), &skips),
             read::oldest_job(c),
         );
         // The console prunes old jobs: before its oldest one, history is gone.
@@ -215,7 +240,7 @@ impl Adapter for BackupDr {
             objects,
             jobs: jobs?,
             audit: audit?,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         })
     }
 
@@ -229,10 +254,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bare_host_gets_the_api_path() {
-        let u = Url::parse("https://bmc-1.example.com").unwrap();
-        assert_eq!(api_base(&u).as_str(), "https://bmc-1.example.com/actifio");
-        let u = Url::parse("http://127.0.0.1:9/backupdr/actifio").unwrap();
-        assert_eq!(api_base(&u).as_str(), "http://127.0.0.1:9/backupdr/actifio");
+    fn every_console_url_form_resolves_to_one_api_base() {
+        let host = "https://bmc-123-abc-dot-europe-west1.backupdr.googleusercontent.com";
+        for given in [
+            host.to_owned(),
+            format!("{host}/"),
+            format!("{host}/actifio"),
+            format!("{host}/actifio/"),
+            format!("{host}//actifio//"),
+            format!("{host}/Actifio"),
+            format!("{host}/actifio/session"),
+            format!("{host}/#/dashboard"),
+            format!("{host}/?authuser=0"),
+        ] {
+            let u = Url::parse(&given).unwrap();
+            let want = if given.contains("Actifio") {
+                format!("{host}/Actifio")
+            } else {
+                format!("{host}/actifio")
+            };
+            assert_eq!(api_base(&u).as_str(), want, "{given}");
+        }
+        // A prefix in front of the console (a reverse proxy, or the simulator's mount).
+        for given in [
+            "http://127.0.0.1:9/backupdr",
+            "http://127.0.0.1:9/backupdr/",
+            "http://127.0.0.1:9/backupdr/actifio",
+            "http://127.0.0.1:9/backupdr/actifio/",
+        ] {
+            let u = Url::parse(given).unwrap();
+            assert_eq!(
+                api_base(&u).as_str(),
+                "http://127.0.0.1:9/backupdr/actifio",
+                "{given}"
+            );
+        }
     }
 }

@@ -12,8 +12,30 @@ use super::wire::{
     ApplicationRest, AuditRest, BackupRest, ClusterRest, DiskPoolRest, EventRest, JobRest, Page,
     PolicyRest, SlaRest, SltRest,
 };
-use crate::model::{self, AuditEvent, Job, JobResult, Object, Storage, StoragePool};
-use crate::vendors::VendorError;
+use crate::model::{self, AuditEvent, CollectorKind, Job, JobResult, Object, Storage, StoragePool};
+use crate::vendors::{Skips, VendorError};
+
+/// The listings a refresh can do without, by part name (`backup_collector_part_refused`).
+/// The application list and the job status list are essential: without them there is
+/// nothing to export, so a refusal of those fails their collectors.
+pub mod part {
+    /// `/cluster`: appliance names come from each object instead; no appliance warnings.
+    pub const APPLIANCES: &str = "appliances";
+    /// `/sla`: each application's embedded SLA is used instead.
+    pub const SLAS: &str = "slas";
+    /// `/slt`: template names from the SLAs; policies per template from `/slt/{id}/policy`.
+    pub const TEMPLATES: &str = "templates";
+    /// `/slt/{id}/policy`: the RPO of that template is unknown.
+    pub const TEMPLATE_POLICIES: &str = "template_policies";
+    /// `/backup`: no restore-point counts or newest image.
+    pub const RESTORE_POINTS: &str = "restore_points";
+    /// `/diskpool`: no pools, no per-appliance usage, no pool warnings.
+    pub const DISK_POOLS: &str = "disk_pools";
+    /// `/event`: not in the 11.0.4 spec, though consoles serve it.
+    pub const EVENTS: &str = "events";
+    /// `/localaudit`.
+    pub const AUDIT_LOG: &str = "audit_log";
+}
 
 /// How far before a report period the job history is read in one go; an application whose
 /// last success is older than that gets a query of its own.
@@ -59,8 +81,9 @@ impl Appliances {
     }
 }
 
-pub async fn appliances(console: &Console) -> Result<Vec<ClusterRest>, VendorError> {
-    console.list("cluster", &[], Some("id:asc")).await
+pub async fn appliances(console: &Console, skips: &Skips) -> Result<Vec<ClusterRest>, VendorError> {
+    let listed = console.list("cluster", &[], Some("id:asc")).await;
+    skips.or_empty(CollectorKind::Warnings, part::APPLIANCES, listed)
 }
 
 /// Applications with their SLA: identity, tenant, template, whether protection is on, and
@@ -70,17 +93,25 @@ pub async fn inventory(
     appliances: &Appliances,
     restore_points: bool,
     concurrency: usize,
+    skips: &Skips,
 ) -> Result<Vec<Object>, VendorError> {
+    let inv = CollectorKind::Inventory;
     let (apps, slas, slts) = futures::try_join!(
         console.list::<ApplicationRest>("application", &[], Some("id:asc")),
-        console.list::<SlaRest>("sla", &[], Some("id:asc")),
-        console.list::<SltRest>("slt", &[], Some("id:asc")),
+        async {
+            let l = console.list::<SlaRest>("sla", &[], Some("id:asc")).await;
+            skips.or_empty(inv, part::SLAS, l)
+        },
+        async {
+            let l = console.list::<SltRest>("slt", &[], Some("id:asc")).await;
+            skips.or_empty(inv, part::TEMPLATES, l)
+        },
     )?;
     let sla_by_app: HashMap<&str, &SlaRest> = slas
         .iter()
         .filter_map(|s| Some((s.application.as_ref()?.id.as_deref()?, s)))
         .collect();
-    let rpo_by_slt = template_rpos(console, &slts, &slas, concurrency).await?;
+    let rpo_by_slt = template_rpos(console, &slts, &slas, concurrency, skips).await?;
     let slt_names: HashMap<&str, &str> = slts
         .iter()
         .filter_map(|t| Some((t.id.as_deref()?, t.name.as_deref()?)))
@@ -127,7 +158,7 @@ pub async fn inventory(
         });
     }
     if restore_points {
-        add_restore_points(console, &mut objects, concurrency).await?;
+        add_restore_points(console, &mut objects, concurrency, skips).await?;
     }
     Ok(objects)
 }
@@ -138,6 +169,7 @@ async fn template_rpos(
     slts: &[SltRest],
     slas: &[SlaRest],
     concurrency: usize,
+    skips: &Skips,
 ) -> Result<HashMap<String, Option<Duration>>, VendorError> {
     let used: HashSet<&str> = slas
         .iter()
@@ -153,19 +185,23 @@ async fn template_rpos(
             _ => to_fetch.push(id.to_owned()),
         }
     }
-    let fetched: Vec<Result<(String, Vec<PolicyRest>), VendorError>> =
-        futures::stream::iter(to_fetch)
-            .map(|id| async move {
-                // This list view takes no paging parameters (spec): one GET is all of it.
-                let page: Page<PolicyRest> = console.get(&format!("slt/{id}/policy")).await?;
-                Ok((id, page.items))
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+    /// A template id and its policies (`None`: the listing was refused).
+    type Policies = (String, Option<Vec<PolicyRest>>);
+    let fetched: Vec<Result<Policies, VendorError>> = futures::stream::iter(to_fetch)
+        .map(|id| async move {
+            // This list view takes no paging parameters (spec): one GET is all of it.
+            let page = console
+                .get::<Page<PolicyRest>>(&format!("slt/{id}/policy"))
+                .await;
+            let page = skips.optional(CollectorKind::Inventory, part::TEMPLATE_POLICIES, page)?;
+            Ok((id, page.map(|p| p.items)))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     for r in fetched {
         let (id, policies) = r?;
-        out.insert(id, mapping::template_rpo(&policies));
+        out.insert(id, policies.and_then(|p| mapping::template_rpo(&p)));
     }
     Ok(out)
 }
@@ -186,30 +222,37 @@ async fn add_restore_points(
     console: &Console,
     objects: &mut [Object],
     concurrency: usize,
+    skips: &Skips,
 ) -> Result<(), VendorError> {
     let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
     /// Application id, image count, newest image.
     type RestorePoints = (String, u64, Option<BackupRest>);
-    let results: Vec<Result<RestorePoints, VendorError>> = futures::stream::iter(ids)
+    let results: Vec<Result<Option<RestorePoints>, VendorError>> = futures::stream::iter(ids)
         .map(|id| async move {
             let filters = restore_point_filters(&id);
-            let count = console.count("backup", &filters).await?;
-            let latest = if count > 0 {
-                console
-                    .first::<BackupRest>("backup", &filters, "consistencydate:desc")
-                    .await?
-            } else {
-                None
+            let read = async {
+                let count = console.count("backup", &filters).await?;
+                let latest = if count > 0 {
+                    console
+                        .first::<BackupRest>("backup", &filters, "consistencydate:desc")
+                        .await?
+                } else {
+                    None
+                };
+                Ok::<_, VendorError>((count, latest))
             };
-            Ok((id, count, latest))
+            let read =
+                skips.optional(CollectorKind::Inventory, part::RESTORE_POINTS, read.await)?;
+            Ok(read.map(|(count, latest)| (id, count, latest)))
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut by_id: HashMap<String, (u64, Option<BackupRest>)> = HashMap::new();
     for r in results {
-        let (id, count, latest) = r?;
-        by_id.insert(id, (count, latest));
+        if let Some((id, count, latest)) = r? {
+            by_id.insert(id, (count, latest));
+        }
     }
     for o in objects.iter_mut() {
         let Some((count, latest)) = by_id.remove(&o.id) else {
@@ -347,7 +390,25 @@ pub async fn audit(
     console: &Console,
     from: Timestamp,
     to: Option<Timestamp>,
+    skips: &Skips,
 ) -> Result<Vec<AuditEvent>, VendorError> {
+    let read = audit_records(console, from, to).await;
+    let all = skips.or_empty(CollectorKind::Audit, part::AUDIT_LOG, read)?;
+    let mut seen = HashSet::new();
+    let mut events: Vec<AuditEvent> = all
+        .iter()
+        .filter_map(mapping::audit_event)
+        .filter(|e| seen.insert(e.id.clone()))
+        .collect();
+    events.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+    Ok(events)
+}
+
+async fn audit_records(
+    console: &Console,
+    from: Timestamp,
+    to: Option<Timestamp>,
+) -> Result<Vec<AuditRest>, VendorError> {
     let mut all: Vec<AuditRest> = Vec::new();
     for method in ["POST", "PUT", "DELETE"] {
         let mut filters = vec![
@@ -368,41 +429,33 @@ pub async fn audit(
                 .is_some_and(|m| m.eq_ignore_ascii_case(method))
         }));
     }
-    let mut seen = HashSet::new();
-    let mut events: Vec<AuditEvent> = all
-        .iter()
-        .filter_map(mapping::audit_event)
-        .filter(|e| seen.insert(e.id.clone()))
-        .collect();
-    events.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
-    Ok(events)
+    Ok(all)
 }
 
-pub async fn pools(console: &Console) -> Result<Vec<DiskPoolRest>, VendorError> {
-    console.list("diskpool", &[], Some("id:asc")).await
+/// Disk pools; `None` when the role may not read them (storage is then skipped, not failed).
+pub async fn pools(
+    console: &Console,
+    skips: &Skips,
+) -> Result<Option<Vec<DiskPoolRest>>, VendorError> {
+    let listed = console.list("diskpool", &[], Some("id:asc")).await;
+    skips.optional(CollectorKind::Storage, part::DISK_POOLS, listed)
 }
 
 /// Events since `since`; `None` when the console has no `/event` (it is not in the 11.0.4
-/// spec, though consoles serve it).
+/// spec, though consoles serve it) or refuses it.
 pub async fn events(
     console: &Console,
     since: Timestamp,
+    skips: &Skips,
 ) -> Result<Option<Vec<EventRest>>, VendorError> {
-    match console
+    let listed = console
         .list::<EventRest>(
             "event",
             &[filter_ge("eventdate", micros(since))],
             Some("id:asc"),
         )
-        .await
-    {
-        Ok(e) => Ok(Some(e)),
-        Err(VendorError::Api(e)) if e.is_not_found() => {
-            tracing::debug!("this console has no /event; events are not read");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+        .await;
+    skips.optional(CollectorKind::Warnings, part::EVENTS, listed)
 }
 
 pub(super) fn pool_label(pool: &DiskPoolRest, appliances: &Appliances) -> (String, String) {
@@ -432,7 +485,9 @@ pub fn storage(pools: &[DiskPoolRest], appliances: &Appliances) -> Storage {
         if let Some(u) = used
             && !tenant.is_empty()
         {
-            *per_tenant.entry(tenant).or_default() += u;
+            // Sizes are the vendor's; a nonsense one must not overflow the sum.
+            let sum = per_tenant.entry(tenant).or_default();
+            *sum = sum.saturating_add(u);
         }
         out.pools.push(StoragePool {
             name: label,

@@ -10,8 +10,11 @@ use serde_json::json;
 use super::mapping::{self, AssetKind};
 use super::{ClumioAdapter, Scope, TASK_HISTORY, client, limit, wire};
 use crate::clock::before;
-use crate::model::Object;
-use crate::vendors::VendorError;
+use crate::model::{CollectorKind, Object};
+use crate::vendors::{Skips, VendorError};
+
+/// Part names of the listings other than the per-kind ones ([`AssetKind::parts`]).
+pub const POLICIES_PART: &str = "policies";
 
 impl ClumioAdapter {
     async fn policies(&self) -> Result<HashMap<String, wire::Policy>, VendorError> {
@@ -23,10 +26,16 @@ impl ClumioAdapter {
             .collect())
     }
 
-    async fn datasources(&self) -> Result<Vec<(AssetKind, wire::Datasource)>, VendorError> {
+    /// Every asset of the kinds this account has: a kind whose listing is refused (its data
+    /// source not enabled, or the role may not read it) is skipped.
+    async fn datasources(
+        &self,
+        skips: &Skips,
+    ) -> Result<Vec<(AssetKind, wire::Datasource)>, VendorError> {
         let lists = futures::future::join_all(AssetKind::ALL.into_iter().map(|kind| async move {
+            let listed = self.client.list_all(kind.datasources(), &[limit()]).await;
             let items: Vec<wire::Datasource> =
-                self.client.list_all(kind.datasources(), &[limit()]).await?;
+                skips.or_empty(CollectorKind::Inventory, kind.parts().0, listed)?;
             Ok::<_, VendorError>(items.into_iter().map(move |d| (kind, d)))
         }))
         .await;
@@ -37,16 +46,18 @@ impl ClumioAdapter {
         Ok(all)
     }
 
-    /// The restore-point count and the newest backup of one asset.
+    /// The restore-point count and the newest backup of one asset; both unknown when the
+    /// backups listing of its kind is refused.
     async fn newest_backup(
         &self,
         kind: AssetKind,
         id: &str,
+        skips: &Skips,
     ) -> Result<(Option<u64>, Option<wire::Backup>), VendorError> {
         let filter = json!({ kind.backup_filter_field(): { "$eq": id } }).to_string();
-        let page: wire::Page<wire::Backup> = self
+        let page = self
             .client
-            .first_page(
+            .first_page::<wire::Backup>(
                 kind.backups(),
                 &[
                     ("limit", "1".to_owned()),
@@ -54,7 +65,11 @@ impl ClumioAdapter {
                     ("filter", filter),
                 ],
             )
-            .await?;
+            .await
+            .map_err(VendorError::from);
+        let Some(page) = skips.optional(CollectorKind::Inventory, kind.parts().1, page)? else {
+            return Ok((None, None));
+        };
         let count = page.total_count;
         Ok((count, page.into_items().into_iter().next()))
     }
@@ -63,13 +78,16 @@ impl ClumioAdapter {
         &self,
         now: Timestamp,
         scope: &Scope,
+        skips: &Skips,
     ) -> Result<Vec<Object>, VendorError> {
-        let (policies, assets) = tokio::join!(self.policies(), self.datasources());
-        let (policies, assets) = (policies?, assets?);
+        let (policies, assets) = tokio::join!(self.policies(), self.datasources(skips));
+        // Without the policy list, objects show their policy id and the default RPO.
+        let policies = skips.or_empty(CollectorKind::Inventory, POLICIES_PART, policies)?;
+        let assets = assets?;
         let backups: Vec<Result<_, VendorError>> = stream::iter(assets)
             .map(|(kind, d)| async move {
                 let id = d.id.clone().unwrap_or_default();
-                let (count, newest) = self.newest_backup(kind, &id).await?;
+                let (count, newest) = self.newest_backup(kind, &id, skips).await?;
                 Ok((kind, d, count, newest))
             })
             .buffer_unordered(self.concurrency)

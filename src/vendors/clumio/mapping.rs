@@ -27,6 +27,17 @@ impl AssetKind {
     ];
 
     /// The `object_type` label value.
+    /// The part names of its two listings when they are refused
+    /// (`backup_collector_part_refused`): the assets, and their backups.
+    pub fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            AssetKind::EbsVolume => ("ebs_volumes", "ebs_volume_backups"),
+            AssetKind::Ec2Instance => ("ec2_instances", "ec2_instance_backups"),
+            AssetKind::ProtectionGroup => ("protection_groups", "protection_group_backups"),
+            AssetKind::RdsResource => ("rds_resources", "rds_resource_backups"),
+        }
+    }
+
     pub fn object_type(self) -> &'static str {
         match self {
             AssetKind::EbsVolume => "ebs_volume",
@@ -304,10 +315,19 @@ pub fn audit_action(action: &str, status: &str) -> AuditAction {
         | "grant_email_access"
         | "regenerate_tda_passcode" => AuditAction::Modify,
         "delete" | "unregister" | "remove" => AuditAction::Delete,
-        "browse" | "search" | "download" | "validate_tda_passcode" | "redirected" => {
-            AuditAction::Info
-        }
-        "logout" | "full_restore" | "granular_retrieval" | "granular_restore" | "refresh"
+        // Read-only or operational words change no configuration and none names one of the
+        // actions above: `other`, never guessed (contract §3). Clumio has no word that means
+        // `info`.
+        "browse"
+        | "search"
+        | "download"
+        | "validate_tda_passcode"
+        | "redirected"
+        | "logout"
+        | "full_restore"
+        | "granular_retrieval"
+        | "granular_restore"
+        | "refresh"
         | "deploy" => AuditAction::Other,
         other => {
             crate::model::note_unknown_word(Vendor::Clumio, "audit action", other);
@@ -532,8 +552,21 @@ mod tests {
             ("unregister", "success", AuditAction::Delete),
             ("remove", "success", AuditAction::Delete),
             ("delete", "failure", AuditAction::Error),
-            ("browse", "success", AuditAction::Info),
-            ("download", "success", AuditAction::Info),
+            ("browse", "success", AuditAction::Other),
+            ("search", "success", AuditAction::Other),
+            ("download", "success", AuditAction::Other),
+            ("validate_tda_passcode", "success", AuditAction::Other),
+            ("redirected", "success", AuditAction::Other),
+            ("refresh", "success", AuditAction::Other),
+            ("deploy", "success", AuditAction::Other),
+            ("granular_retrieval", "success", AuditAction::Other),
+            ("enable", "success", AuditAction::Modify),
+            ("disable", "success", AuditAction::Modify),
+            ("unapply", "success", AuditAction::Modify),
+            ("suspend", "success", AuditAction::Modify),
+            ("grant_email_access", "success", AuditAction::Modify),
+            ("regenerate_tda_passcode", "success", AuditAction::Modify),
+            ("batch_activate", "success", AuditAction::Modify),
             ("logout", "success", AuditAction::Other),
             ("full_restore", "success", AuditAction::Other),
             ("teleport", "success", AuditAction::Other),

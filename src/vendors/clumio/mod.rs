@@ -17,6 +17,8 @@
 mod client;
 mod inventory;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 mod ratelimit;
 pub mod sim;
 mod wire;
@@ -32,11 +34,55 @@ use serde_json::json;
 
 use self::client::{ClumioClient, PAGE_LIMIT, TokenAuth};
 use self::mapping::AssetKind;
-use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
 use crate::api::{ApiClient, ClientSettings};
 use crate::clock::{Clock, before};
 use crate::config::{SecretSource, TargetSettings};
-use crate::model::{Job, Storage, Vendor};
+use crate::model::{CollectorKind, Job, Storage, Vendor};
+
+/// Part names of the optional listings not tied to an asset kind.
+pub const ALERTS_PART: &str = "alerts";
+pub const AUDIT_TRAILS_PART: &str = "audit_trails";
+
+/// The first path segments of Clumio's resources: a pasted URL that goes on into one of them
+/// (`…/datasources/aws/ec2-instances?limit=1`) is cut there.
+const RESOURCE_ROOTS: &[&str] = &[
+    "organizational-units",
+    "policies",
+    "datasources",
+    "backups",
+    "tasks",
+    "audit-trails",
+    "alerts",
+    "users",
+    "reports",
+    "restores",
+    "connections",
+    "api-tokens",
+    "settings",
+    "notification-settings",
+    "wallets",
+    "hooks",
+    "roles",
+];
+
+/// The API base: the portal (`https://us-west-2.api.clumio.com`, with or without a trailing
+/// slash; Clumio has no API prefix). A path in front of a resource is kept, as a prefix a
+/// reverse proxy puts in front of the portal; a path that goes on into a resource (a pasted
+/// request URL) is cut before it, and query and fragment are dropped.
+pub fn api_base(url: &url::Url) -> url::Url {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let kept: Vec<&str> = url
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .take_while(|s| !RESOURCE_ROOTS.contains(&s.to_ascii_lowercase().as_str()))
+        .collect();
+    u.set_path(&format!("/{}", kept.join("/")));
+    u
+}
 
 pub use self::ratelimit::{BURST, REQUESTS_PER_SECOND, RateLimiter};
 
@@ -90,7 +136,7 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
 }
 
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    let url = target.url.clone().ok_or("`url` is required")?;
+    let url = api_base(target.url.as_ref().ok_or("`url` is required")?);
     let token = target.required_secret("token")?;
     let limiter = ratelimit::for_portal(&url);
     let mut settings = ClientSettings::new(Vendor::Clumio, &target.name, url);
@@ -246,12 +292,15 @@ impl Adapter for ClumioAdapter {
             let e = e.to_string();
             return Collection::failed(|| VendorError::Invalid(e.clone()));
         }
+        let skips = Skips::default();
         let (scope, jobs, alerts, audit) = tokio::join!(
             self.scope(),
             self.jobs(w),
             self.alerts(),
             self.audit_trails(w.since, None)
         );
+        let alerts = skips.or_empty(CollectorKind::Warnings, ALERTS_PART, alerts);
+        let audit = skips.or_empty(CollectorKind::Audit, AUDIT_TRAILS_PART, audit);
         let scope = match scope {
             Ok(s) => s,
             Err(e) => {
@@ -261,11 +310,11 @@ impl Adapter for ClumioAdapter {
                     warnings: Err(e.clone()),
                     audit: Err(e.clone()),
                     storage: Err(e),
-                    skipped: Vec::new(),
+                    skipped: skips.take(),
                 };
             }
         };
-        let inventory = self.inventory(w.now, &scope).await;
+        let inventory = self.inventory(w.now, &scope, &skips).await;
         let tenant_by_asset: HashMap<&str, &str> = inventory
             .as_ref()
             .map(|objs| {
@@ -299,7 +348,8 @@ impl Adapter for ClumioAdapter {
             Ok(objects) => {
                 let mut tenants: HashMap<String, u64> = HashMap::new();
                 for o in objects {
-                    *tenants.entry(o.tenant.clone()).or_default() += o.stored_bytes.unwrap_or(0);
+                    let sum = tenants.entry(o.tenant.clone()).or_default();
+                    *sum = sum.saturating_add(o.stored_bytes.unwrap_or(0));
                 }
                 let mut tenants: Vec<(String, u64)> = tenants.into_iter().collect();
                 tenants.sort();
@@ -317,44 +367,57 @@ impl Adapter for ClumioAdapter {
             warnings,
             audit,
             storage,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         }
     }
 
     async fn probe(&self) -> Result<String, VendorError> {
         let scope = self.scope().await?;
+        let skips = Skips::default();
         let mut parts = Vec::new();
         let mut total = 0;
         for kind in AssetKind::ALL {
-            let page: wire::Page<wire::Datasource> = self
+            let page = self
                 .client
-                .first_page(kind.datasources(), &[("limit", "1".to_owned())])
-                .await?;
-            let n = page.total_count.unwrap_or(0);
-            total += n;
-            parts.push(format!("{n} {}", kind.object_type()));
+                .first_page::<wire::Datasource>(kind.datasources(), &[("limit", "1".to_owned())])
+                .await
+                .map_err(VendorError::from);
+            match skips.optional(CollectorKind::Inventory, kind.parts().0, page)? {
+                Some(page) => {
+                    let n = page.total_count.unwrap_or(0);
+                    total += n;
+                    parts.push(format!("{n} {}", kind.object_type()));
+                }
+                None => parts.push(format!("{} refused", kind.parts().0)),
+            }
         }
         let filter = json!({ "status": { "$in": ["active"] } }).to_string();
-        let alerts: wire::Page<wire::Alert> = self
+        let alerts = self
             .client
-            .first_page(
+            .first_page::<wire::Alert>(
                 &client::ALERTS,
                 &[("limit", "1".to_owned()), ("filter", filter)],
             )
-            .await?;
+            .await
+            .map_err(VendorError::from);
+        let alerts = match skips.optional(CollectorKind::Warnings, ALERTS_PART, alerts)? {
+            Some(page) => format!("{} active alerts", page.total_count.unwrap_or(0)),
+            None => "alerts refused".to_owned(),
+        };
         Ok(format!(
-            "organizational unit {:?} ({} units visible): {total} assets ({}), {} active alerts",
+            "API base {}: organizational unit {:?} ({} units visible): {total} assets ({}), {alerts}",
+            self.client.api.base_url(),
             scope.tenant,
             scope.ou_names.len(),
             parts.join(", "),
-            alerts.total_count.unwrap_or(0)
         ))
     }
 
     async fn history(&self, period: Period) -> Result<History, VendorError> {
         let now = self.clock.now();
         let scope = self.scope().await?;
-        let objects = self.inventory(now, &scope).await?;
+        let skips = Skips::default();
+        let objects = self.inventory(now, &scope, &skips).await?;
         let floor = before(period.from, REPORT_LEAD).max(before(now, TASK_HISTORY));
         let tasks = self
             .tasks(json!({ "created_timestamp": { "$gte": ts(floor), "$lte": ts(period.to) } }))
@@ -373,7 +436,8 @@ impl Adapter for ClumioAdapter {
             .iter()
             .map(|o| (o.id.as_str(), o.tenant.as_str()))
             .collect();
-        let trails = self.audit_trails(period.from, Some(period.to)).await?;
+        let trails = self.audit_trails(period.from, Some(period.to)).await;
+        let trails = skips.or_empty(CollectorKind::Audit, AUDIT_TRAILS_PART, trails)?;
         let mut audit: Vec<_> = trails
             .iter()
             .filter_map(|t| {
@@ -389,7 +453,42 @@ impl Adapter for ClumioAdapter {
             objects,
             jobs,
             audit,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portal_urls_resolve_to_one_api_base() {
+        let portal = "https://us-west-2.api.clumio.com";
+        for given in [
+            portal.to_owned(),
+            format!("{portal}/"),
+            format!("{portal}//"),
+            format!("{portal}/tasks"),
+            format!("{portal}/datasources/aws/ec2-instances?limit=1"),
+            format!("{portal}/Audit-Trails/"),
+            format!("{portal}/?x=1#top"),
+        ] {
+            let u = url::Url::parse(&given).unwrap();
+            assert_eq!(api_base(&u).as_str(), format!("{portal}/"), "{given}");
+        }
+        // A prefix in front of the portal (a reverse proxy, the simulator's mount) is kept.
+        for given in [
+            "http://127.0.0.1:9/clumio",
+            "http://127.0.0.1:9/clumio/",
+            "http://127.0.0.1:9/clumio/organizational-units",
+        ] {
+            let u = url::Url::parse(given).unwrap();
+            assert_eq!(
+                api_base(&u).as_str(),
+                "http://127.0.0.1:9/clumio",
+                "{given}"
+            );
+        }
     }
 }

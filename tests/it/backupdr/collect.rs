@@ -387,7 +387,8 @@ async fn probe_says_what_would_be_scraped() {
     assert_eq!(
         s,
         format!(
-            "Backup and DR console AGM 240207.03.04: {} appliances, {} applications",
+            "API base {}: Backup and DR console AGM 240207.03.04: {} appliances, {} applications",
+            env.base.join("actifio").unwrap(),
             env.world.appliances.len(),
             env.world.apps.len()
         )

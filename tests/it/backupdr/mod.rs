@@ -6,6 +6,7 @@ mod collect;
 mod faults;
 mod metrics;
 mod simulator;
+mod variants;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -46,6 +47,12 @@ pub struct Env {
 }
 
 async fn start(objects: usize, opts: SimOptions) -> Env {
+    start_under(objects, opts, "/backupdr").await
+}
+
+/// The simulator under `prefix` (`/backupdr` as `simulate` mounts it; `` for a console host
+/// of its own, whose API is `/actifio/...` as on a real console).
+async fn start_under(objects: usize, opts: SimOptions, prefix: &str) -> Env {
     backup_exporter::api::install_crypto_provider();
     let ctx = SimContext {
         seed: 7,
@@ -59,10 +66,12 @@ async fn start(objects: usize, opts: SimOptions) -> Env {
         vendor: Vendor::Backupdr,
         error: sim::fault_error,
     };
-    let app = Router::new().nest(
-        "/backupdr",
-        router.layer(axum::middleware::from_fn_with_state(layer, inject)),
-    );
+    let routed = router.layer(axum::middleware::from_fn_with_state(layer, inject));
+    let app = if prefix.is_empty() {
+        routed
+    } else {
+        Router::new().nest(prefix, routed)
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
@@ -73,7 +82,7 @@ async fn start(objects: usize, opts: SimOptions) -> Env {
         ctx,
         sim,
         world,
-        base: Url::parse(&format!("http://{addr}/backupdr/")).unwrap(),
+        base: Url::parse(&format!("http://{addr}{prefix}/")).unwrap(),
         dir: tempfile::tempdir().unwrap(),
         metrics: ApiMetrics::default(),
         _server: server,

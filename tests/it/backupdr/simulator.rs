@@ -175,6 +175,9 @@ async fn the_demo_config_points_at_a_working_simulator() {
         .find(|t| t.vendor == Vendor::Backupdr)
         .expect("a backupdr demo target");
     assert_eq!(target.name, "backupdr-demo");
+    // The demo's variant: the console URL as Google shows it, a bare host without `/actifio`.
+    let url = target.url.as_ref().unwrap();
+    assert!(!url.path().contains("actifio"), "{url}");
     let ctx = AdapterContext {
         metrics: ApiMetrics::default(),
         clock: Clock::system(),
@@ -182,4 +185,11 @@ async fn the_demo_config_points_at_a_working_simulator() {
     let adapter = backup_exporter::vendors::build(target, &ctx).unwrap();
     let s = adapter.probe().await.unwrap();
     assert!(s.contains("10 applications"), "{s}");
+    assert!(
+        s.starts_with(&format!(
+            "API base {}/actifio:",
+            url.as_str().trim_end_matches('/')
+        )),
+        "{s}"
+    );
 }

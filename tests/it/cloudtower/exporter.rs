@@ -12,7 +12,7 @@ async fn metrics_show_the_simulated_world() {
     use backup_exporter::model::JobKind;
     use backup_exporter::state::facts_by_object;
 
-    use crate::common::{get, openmetrics_to_classic, promtool_check_metrics, require_tool, value};
+    use crate::common::{get, promtool_check_metrics, require_tool, value};
 
     let h = start().await;
     let pw = h.secret("pw", DEMO_PASSWORD);
@@ -31,7 +31,7 @@ async fn metrics_show_the_simulated_world() {
     let (status, m) = get(&format!("http://{}/metrics", ex.addr)).await;
     assert_eq!(status, 200);
     if require_tool("promtool") {
-        let (code, out) = promtool_check_metrics(&openmetrics_to_classic(&m));
+        let (code, out) = promtool_check_metrics(&m);
         assert_eq!(code, 0, "{out}");
     }
 

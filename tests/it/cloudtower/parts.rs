@@ -15,7 +15,7 @@ async fn refused_alerts_leave_warnings_empty_and_everything_else_whole() {
     for status in [403, 404] {
         let h = start().await;
         let a = h.adapter("", &h.password_keys());
-        h.fault(&format!("cloudtower:refuse=get-alerts@{status}"));
+        h.fault(&format!("cloudtower:refuse=/v2/api/get-alerts@{status}"));
         let mut c = a.collect(h.window()).await;
         assert_eq!(parts(&c.skipped), [(CollectorKind::Warnings, "alerts")]);
         assert!(
@@ -38,7 +38,9 @@ async fn refused_audit_logs_leave_audit_empty_in_collect_and_history() {
     for status in [403, 404] {
         let h = start().await;
         let a = h.adapter("", &h.password_keys());
-        h.fault(&format!("cloudtower:refuse=get-user-audit-logs@{status}"));
+        h.fault(&format!(
+            "cloudtower:refuse=/v2/api/get-user-audit-logs@{status}"
+        ));
         let mut c = a.collect(h.window()).await;
         assert_eq!(
             parts(&c.skipped),
@@ -90,7 +92,7 @@ async fn refused_audit_logs_leave_audit_empty_in_collect_and_history() {
 async fn a_404_on_restore_points_skips_only_them() {
     let h = start().await;
     let a = h.adapter("", &h.password_keys());
-    h.fault("cloudtower:refuse=get-backup-restore-points@404");
+    h.fault("cloudtower:refuse=/v2/api/get-backup-restore-points@404");
     for _ in 0..2 {
         let c = a.collect(h.window()).await;
         assert_eq!(
@@ -136,7 +138,7 @@ async fn a_404_on_restore_points_skips_only_them() {
 async fn refused_backup_plans_are_a_part_of_inventory_and_jobs() {
     let h = start().await;
     let a = h.adapter("", &h.password_keys());
-    h.fault("cloudtower:refuse=get-backup-plans@403");
+    h.fault("cloudtower:refuse=/v2/api/get-backup-plans@403");
     let c = a.collect(h.window()).await;
     assert_eq!(
         parts(&c.skipped),
@@ -166,7 +168,7 @@ async fn refused_backup_plans_are_a_part_of_inventory_and_jobs() {
         "backup stores are still read"
     );
     // The probe counts with `get-backup-plans-connection`, which such a role is refused too.
-    h.fault("cloudtower:refuse=get-backup-plans-connection@403");
+    h.fault("cloudtower:refuse=/v2/api/get-backup-plans-connection@403");
     let probe = a.probe().await.unwrap();
     assert!(probe.contains("backup plans: refused ("), "{probe}");
     assert!(probe.contains(" VMs in 3 clusters"), "{probe}");
@@ -208,7 +210,7 @@ async fn refused_listings_of_each_collector_are_parts() {
     let a = h.adapter("", &h.password_keys());
     for (path, want) in cases {
         h.fault("cloudtower:clear");
-        h.fault(&format!("cloudtower:refuse={path}@403"));
+        h.fault(&format!("cloudtower:refuse=/v2/api/{path}@403"));
         let c = a.collect(h.window()).await;
         assert_eq!(parts(&c.skipped), want, "{path}");
         for (name, ok) in [
@@ -228,13 +230,13 @@ async fn refused_listings_of_each_collector_are_parts() {
 async fn refused_vms_or_clusters_fail_their_collectors() {
     let h = start().await;
     let a = h.adapter("", &h.password_keys());
-    h.fault("cloudtower:refuse=get-vms@403");
+    h.fault("cloudtower:refuse=/v2/api/get-vms@403");
     let c = a.collect(h.window()).await;
     assert!(error_text(&c.inventory).contains("POST /v2/api/get-vms"));
     assert!(c.jobs.is_err());
     assert!(c.warnings.is_ok() && c.audit.is_ok() && c.storage.is_ok());
     h.fault("cloudtower:clear");
-    h.fault("cloudtower:refuse=get-clusters@404");
+    h.fault("cloudtower:refuse=/v2/api/get-clusters@404");
     let c = a.collect(h.window()).await;
     assert!(error_text(&c.storage).contains("POST /v2/api/get-clusters"));
     assert!(c.inventory.is_ok() && c.jobs.is_ok());
@@ -253,7 +255,7 @@ async fn a_server_error_on_a_part_still_fails_its_collector() {
         ("get-tasks", "jobs"),
     ] {
         h.fault("cloudtower:clear");
-        h.fault(&format!("cloudtower:refuse={path}@500"));
+        h.fault(&format!("cloudtower:refuse=/v2/api/{path}@500"));
         let c = a.collect(h.window()).await;
         let result = match collector {
             "warnings" => c.warnings.as_ref().err(),
@@ -309,8 +311,8 @@ async fn metrics_show_refused_parts_and_the_rest() {
     use crate::common::{get, value};
 
     let h = start().await;
-    h.fault("cloudtower:refuse=get-alerts@403");
-    h.fault("cloudtower:refuse=get-backup-restore-points@404");
+    h.fault("cloudtower:refuse=/v2/api/get-alerts@403");
+    h.fault("cloudtower:refuse=/v2/api/get-backup-restore-points@404");
     let pw = h.secret("pw", DEMO_PASSWORD);
     let text = format!(
         "defaults: {{interval: 1s, timeout: 1m, lookback: 48h, max_stale: 12h}}\n\

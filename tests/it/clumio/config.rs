@@ -59,27 +59,45 @@ async fn demo_targets_point_at_the_running_simulator() {
         clock: ctx.clock.clone(),
     };
     let world = World::new(3, 20, ORIGIN);
-    for (name, tenants) in [
+    for (name, tenants, no_ec2) in [
         (
             "clumio-demo",
             vec!["Global", "Finance", "Engineering", "Platform", "Research"],
+            false,
         ),
-        ("clumio-demo-finance", vec!["Finance"]),
+        // The demo's variant: a role that may not read EC2 instances; degraded, but up.
+        ("clumio-demo-finance", vec!["Finance"], true),
     ] {
         let t = settings.targets.iter().find(|t| t.name == name).unwrap();
         let adapter = backup_exporter::vendors::build(t, &actx).unwrap();
-        let objects = adapter
+        let c = adapter
             .collect(Window {
                 now: ts(ORIGIN),
                 since: ts(ORIGIN - HOUR),
             })
-            .await
-            .inventory
-            .unwrap();
+            .await;
+        let objects = c.inventory.unwrap();
         let want = world
             .listed_assets()
             .filter(|a| tenants.contains(&data::ou_name(a.ou)))
+            .filter(|a| !(no_ec2 && a.kind == data::Kind::Ec2))
             .count();
         assert_eq!(objects.len(), want, "{name}");
+        assert!(
+            c.storage.is_ok() && c.jobs.is_ok() && c.warnings.is_ok(),
+            "{name}"
+        );
+        let parts: Vec<&str> = c.skipped.iter().map(|p| p.part).collect();
+        if no_ec2 {
+            assert_eq!(parts, vec!["ec2_instances"], "{name}");
+            assert!(
+                world
+                    .listed_assets()
+                    .any(|a| a.kind == data::Kind::Ec2 && data::ou_name(a.ou) == "Finance"),
+                "the world has Finance EC2 instances to hide"
+            );
+        } else {
+            assert!(parts.is_empty(), "{name}: {parts:?}");
+        }
     }
 }

@@ -299,11 +299,18 @@ async fn metrics_show_the_simulated_world() {
             (_, "failure") => "error",
             ("create" | "register" | "invite", _) => "create",
             ("delete" | "unregister" | "remove", _) => "delete",
-            ("browse" | "search" | "download" | "validate_tda_passcode" | "redirected", _) => {
-                "info"
-            }
+            // Read-only words are `other`, never `info` (contract §3).
             (
-                "logout" | "full_restore" | "granular_retrieval" | "granular_restore" | "refresh"
+                "browse"
+                | "search"
+                | "download"
+                | "validate_tda_passcode"
+                | "redirected"
+                | "logout"
+                | "full_restore"
+                | "granular_retrieval"
+                | "granular_restore"
+                | "refresh"
                 | "deploy",
                 _,
             ) => "other",

@@ -155,7 +155,12 @@ impl Sim {
 }
 
 /// `POST /token`: Google's JWT bearer grant.
-pub async fn token(State(sim): State<Sim>, headers: HeaderMap, body: String) -> Response {
+pub async fn token(
+    State(sim): State<Sim>,
+    axum::extract::OriginalUri(reached): axum::extract::OriginalUri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
@@ -191,7 +196,7 @@ pub async fn token(State(sim): State<Sim>, headers: HeaderMap, body: String) -> 
                 Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
                 None => u.host_str().unwrap_or("").to_owned(),
             };
-            u.path().ends_with("/backupdr/token") && authority == host
+            u.path() == reached.path() && authority == host
         });
     if !aud_ok {
         return oauth_error(

@@ -128,12 +128,14 @@ pub fn error_body(status: StatusCode, code: i64, message: &str) -> Response {
     json_response(status, &json!({ "err_code": code, "err_message": message }))
 }
 
-/// For the shared fault layer: injected 429 and 5xx in the console's own shape.
+/// For the shared fault layer: injected 429, 5xx and refusals in the console's own shape.
 pub fn fault_error(status: StatusCode, message: &str) -> Response {
-    let code = if status == StatusCode::TOO_MANY_REQUESTS {
-        10_429
-    } else {
-        10_023
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => 10_429,
+        // The spec's codes for a role without the right, and for an unknown resource.
+        StatusCode::FORBIDDEN => 10_011,
+        StatusCode::NOT_FOUND => 10_016,
+        _ => 10_023,
     };
     error_body(status, code, message)
 }
@@ -470,13 +472,12 @@ pub fn demo_key_json(token_uri: &str) -> String {
     .unwrap_or_default()
 }
 
-/// Writes the demo key file and returns the target that uses it.
+/// Writes the demo key file and returns the target that uses it. The target's `url` is the
+/// console as Google's console shows it: the bare host (here, the simulator's prefix),
+/// without `/actifio`.
 pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value>> {
     let token_uri = base
         .join("token")
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let api = base
-        .join("actifio")
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let path = secrets_dir.join("backupdr-demo-service-account.json");
     std::fs::write(&path, demo_key_json(token_uri.as_str()))?;
@@ -488,7 +489,7 @@ pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value
     Ok(vec![json!({
         "name": "backupdr-demo",
         "vendor": "backupdr",
-        "url": api.as_str(),
+        "url": base.as_str(),
         "credentials_file": path.to_string_lossy(),
     })])
 }

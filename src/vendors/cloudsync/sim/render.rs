@@ -200,7 +200,7 @@ pub fn stats(s: &Stats) -> Value {
 }
 
 pub fn audit(w: &World, e: &AuditRecord) -> Value {
-    json!({
+    let mut v = json!({
         "accountId": w.accounts[e.account].id,
         "startTime": e.start.as_millisecond(),
         "endTime": e.end.as_millisecond(),
@@ -217,7 +217,12 @@ pub fn audit(w: &World, e: &AuditRecord) -> Value {
         "hasRecords": true,
         "hasFailedRecord": e.status == "failed",
         "lastModified": e.end.as_millisecond(),
-    })
+    });
+    // The audit spec types both as (non-nullable, optional) strings: absent, never null.
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|k, val| !(val.is_null() && (k == "resourceName" || k == "resourceId")));
+    }
+    v
 }
 
 pub fn audit_records(e: &AuditRecord) -> Value {

@@ -8,7 +8,7 @@
 //!
 //! As on a real tower, the API is only under `/v2/api`: the bare host (`/cloudtower`) is
 //! what a `url` names, with or without `/v2/api`. A listing a role or release lacks is
-//! switched on with the fault layer: `cloudtower:refuse=get-alerts@403` (or `@404`).
+//! switched on with the fault layer: `cloudtower:refuse=/v2/api/get-alerts@403` (or `@404`).
 //!
 //! Every operation is a POST with a JSON body except `GET /v2/api/get-version`; lists are
 //! bare arrays filtered, ordered and paged as Prisma does; counts come from

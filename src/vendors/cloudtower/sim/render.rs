@@ -336,7 +336,11 @@ impl World {
             .enumerate()
             .map(|(c, cl)| {
                 let used = self.cluster_used(c, now);
-                let vms = self.vms.iter().filter(|v| v.cluster == c && v.role != Role::Deleted).count();
+                let vms = self
+                    .vms
+                    .iter()
+                    .filter(|v| v.cluster == c && v.role != Role::Deleted)
+                    .count();
                 json!({
                     "id": cl.id,
                     "local_id": cl.local_id,
@@ -365,7 +369,12 @@ impl World {
                     "ntp_servers": [],
                     "recommended_cpu_models": [],
                     "total_cpu_models": [],
-                    "hosts": cl.hosts.iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
+                    // `NestedHost` requires all three (CT-SPEC), the same address as a VM's host.
+                    "hosts": cl.hosts.iter().enumerate().map(|(h, (id, name))| json!({
+                        "id": id,
+                        "name": name,
+                        "management_ip": format!("10.0.{}.{}", 20 + c, 11 + h),
+                    })).collect::<Vec<_>>(),
                     "entityAsyncStatus": null,
                 })
             })

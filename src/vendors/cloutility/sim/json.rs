@@ -231,12 +231,8 @@ pub fn filespace(
         "occupancies": occupancies,
         "dedupStats": [],
     });
-    // Odd filespaces carry the integer as a string, as loosely typed fields sometimes do.
-    v["frontEndCapacityMegaBytes"] = if f.id % 2 == 1 {
-        json!(f.front_end_mb.to_string())
-    } else {
-        json!(f.front_end_mb)
-    };
+    // An integer, as the resource doc types it (notes 1.4: `frontEndCapacityMegaBytes int`).
+    v["frontEndCapacityMegaBytes"] = json!(f.front_end_mb);
     if let Some(last) = last {
         if let Some(start) = last.actual_start {
             v["lastBackupStart"] = json!(time_local(start));

@@ -18,6 +18,11 @@
 //!   is a 400), including the six-month limit on task history;
 //! - the gateway's 100 requests per second per token, answered with 429 and `Retry-After`;
 //! - errors as `{"errors":[{"error_code":…,"error_message":…}]}`.
+//!
+//! Variants real accounts show: [`DEMO_TOKEN_NO_EC2`] belongs to a role that may not read
+//! EC2 instances (403 on both EC2 listings), and the shared `refuse=PATH[@STATUS]` switch
+//! (`simulate --fault clumio:refuse=/datasources/aws/rds-resources@404`) refuses any listing,
+//! as an account without that data source or an older release would.
 
 mod accept;
 pub mod data;
@@ -49,6 +54,15 @@ use crate::sim::{SimContext, VendorSim, faults};
 /// The API token of the demo config; registered without expiry.
 pub const DEMO_TOKEN: &str =
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjbHVtaW8tZGVtbyJ9.c2ltdWxhdG9yIGRlbW8";
+
+/// The API token of a user whose role may not read EC2 instances (as an account whose EC2
+/// data source is not enabled answers too): the EC2 listings answer 403, everything else as
+/// for [`DEMO_TOKEN`]. One demo target uses it, so the demo shows a refused part.
+pub const DEMO_TOKEN_NO_EC2: &str =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjbHVtaW8tbm8tZWMyIn0.c2ltdWxhdG9yIG5vIGVjMg";
+
+/// The subject of [`DEMO_TOKEN_NO_EC2`].
+const NO_EC2_SUBJECT: &str = "no-ec2";
 
 /// Clumio's gateway limit per organization (here: per token).
 pub const GATEWAY_LIMIT_PER_SECOND: usize = 100;
@@ -234,6 +248,7 @@ impl Simulator {
     pub fn new(ctx: &SimContext) -> Simulator {
         let tokens = TokenStore::new(Vendor::Clumio, ctx.clock.clone(), ctx.faults.clone());
         tokens.insert(DEMO_TOKEN, "demo", None);
+        tokens.insert(DEMO_TOKEN_NO_EC2, NO_EC2_SUBJECT, None);
         Simulator {
             inner: Arc::new(Inner {
                 world: World::new(ctx.seed, ctx.objects, ctx.clock.now().as_second()),
@@ -352,9 +367,20 @@ impl Inner {
             });
         let unauthorized = || Refusal::new(StatusCode::UNAUTHORIZED, "Unauthorized access");
         let token = token.ok_or_else(unauthorized)?;
-        self.tokens.check(token).map_err(|_| unauthorized())?;
+        let subject = self.tokens.check(token).map_err(|_| unauthorized())?;
         self.gateway_limit(token)?;
         let version = accept::version(ep, headers.get(header::ACCEPT))?;
+        if subject == NO_EC2_SUBJECT
+            && matches!(
+                ep,
+                Endpoint::Datasources(Kind::Ec2) | Endpoint::Backups(Kind::Ec2)
+            )
+        {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden: your role does not allow reading EC2 instances",
+            ));
+        }
         let context = headers
             .get("x-clumio-organizationalunit-context")
             .and_then(|v| v.to_str().ok())
@@ -493,10 +519,13 @@ pub fn build(ctx: &SimContext) -> VendorSim {
     }
 }
 
-/// Two targets: the whole organization, and the Finance OU through the context header.
+/// Two targets: the whole organization, and the Finance OU through the context header with
+/// the token of a role that may not read EC2 instances (a refused part: degraded, but up).
 pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value>> {
     let token_file = secrets_dir.join("clumio-token");
     std::fs::write(&token_file, format!("{DEMO_TOKEN}\n"))?;
+    let restricted_file = secrets_dir.join("clumio-token-no-ec2");
+    std::fs::write(&restricted_file, format!("{DEMO_TOKEN_NO_EC2}\n"))?;
     let url = base.as_str().trim_end_matches('/');
     Ok(vec![
         json!({
@@ -509,7 +538,7 @@ pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value
             "name": "clumio-demo-finance",
             "vendor": "clumio",
             "url": url,
-            "token_file": token_file,
+            "token_file": restricted_file,
             "organizational_unit": data::FINANCE,
         }),
     ])

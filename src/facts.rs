@@ -1,4 +1,8 @@
-//! Per-object facts derived from job history (contract §3, §4): pure functions, no I/O.
+//! Per-object facts derived from job history (contract §3, §4): the one place that says
+//! which run is an object's newest success, its newest finished attempt, and how many
+//! failures follow the newest success ("cancelled neither counts nor resets"). `/metrics`
+//! (through the state) and the report both call it, so a gauge and a CSV cell cannot
+//! disagree. Pure functions, no I/O.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,24 +24,47 @@ pub struct ObjectFacts {
     pub consecutive_failures: u64,
 }
 
+/// Whether a job is one of the runs the facts are made of: a finished protection run with a
+/// time.
+fn counts(j: &Job) -> bool {
+    j.kind.is_protection() && j.result.is_finished() && j.time().is_some()
+}
+
+/// Oldest first; ties broken by id so that the result does not depend on the order the
+/// vendor listed them in.
+fn sort_runs(js: &mut [&Job]) {
+    js.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
+}
+
 /// Derives the facts of every object from its jobs in one pass over the jobs (plus a sort
 /// per object), so the cost grows with the number of jobs, not objects × jobs.
 pub fn facts_by_object(jobs: &[Job], strict_warnings: bool) -> HashMap<&str, ObjectFacts> {
     let mut per_object: HashMap<&str, Vec<&Job>> = HashMap::new();
-    for j in jobs {
-        if j.kind.is_protection() && j.result.is_finished() && j.time().is_some() {
-            per_object.entry(j.object_id.as_str()).or_default().push(j);
-        }
+    for j in jobs.iter().filter(|j| counts(j)) {
+        per_object.entry(j.object_id.as_str()).or_default().push(j);
     }
     per_object
         .into_iter()
         .map(|(id, mut js)| {
-            // Oldest first; ties broken by id so that the result does not depend on the
-            // order the vendor listed them in.
-            js.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
+            sort_runs(&mut js);
             (id, facts_of(&js, strict_warnings))
         })
         .collect()
+}
+
+/// The facts of one object as of `until` (inclusive): what the report shows at a period's
+/// end. `jobs` are that object's jobs of any kind and result, in any order.
+pub fn facts_until<'a>(
+    jobs: impl IntoIterator<Item = &'a Job>,
+    until: Timestamp,
+    strict_warnings: bool,
+) -> ObjectFacts {
+    let mut js: Vec<&Job> = jobs
+        .into_iter()
+        .filter(|j| counts(j) && j.time().is_some_and(|t| t <= until))
+        .collect();
+    sort_runs(&mut js);
+    facts_of(&js, strict_warnings)
 }
 
 /// `jobs`: one object's finished protection runs, oldest first.
@@ -111,6 +138,23 @@ mod tests {
         let strict = &facts_by_object(&jobs, true)["a"];
         assert_eq!(strict.last_success, Timestamp::from_second(1000).ok());
         assert_eq!(strict.consecutive_failures, 0, "a warning is not a failure");
+    }
+
+    #[test]
+    fn facts_until_ignore_what_came_later() {
+        use JobResult::*;
+        let jobs = [
+            job("1", "a", JobKind::Backup, Success, 1000),
+            job("2", "a", JobKind::Backup, Failed, 2000),
+            job("3", "a", JobKind::Backup, Success, 3000),
+        ];
+        let f = facts_until(&jobs, Timestamp::from_second(2000).unwrap(), false);
+        assert_eq!(f.last_success, Timestamp::from_second(1000).ok());
+        assert_eq!(f.last_result, Some(Failed));
+        assert_eq!(f.consecutive_failures, 1);
+        let all = &facts_by_object(&jobs, false)["a"];
+        let later = facts_until(&jobs, Timestamp::from_second(9000).unwrap(), false);
+        assert_eq!(all, &later, "the whole history and a later cut agree");
     }
 
     #[test]
