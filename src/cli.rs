@@ -97,7 +97,8 @@ pub struct SimulateArgs {
     pub objects: usize,
     #[arg(long, default_value_t = 42, env = "BACKUP_EXPORTER_SIM_SEED")]
     pub seed: u64,
-    /// A fault to switch on: [VENDOR:]KIND[=VALUE], e.g. `cloutility:5xx=0.2`, `latency=200ms`.
+    /// A fault to switch on: [VENDOR:]KIND[=VALUE], e.g. `cloutility:5xx=0.2`, `latency=200ms`,
+    /// `cloudsync:refuse=data-brokers` (403), `cloutility:missing=auditlogs` (404).
     #[arg(long = "fault")]
     pub faults: Vec<String>,
 }

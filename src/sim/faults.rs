@@ -6,12 +6,14 @@
 //! `truncate=0.1`, `malformed=0.1`, `clumio:expire-tokens`. Probabilities are 0..=1; 1 makes
 //! a fault deterministic, which is what tests use.
 //!
-//! `refuse=PATH[@STATUS]` is not a fault but a variant real accounts show: the listing at
-//! `PATH` (relative to the vendor's prefix, e.g. `clumio:refuse=/datasources/aws/ec2-instances`)
-//! and everything below it answers `STATUS` (403, the default: a data source not enabled or a
-//! role without that permission; 404: a release without that endpoint) in the vendor's own
-//! error shape; `@500`, `@502` or `@503` make that one listing fail instead. Several
-//! `refuse` specs add up.
+//! Variation real accounts show (not faults): `refuse=PATH[@STATUS]` answers `STATUS` (403,
+//! the default: a data source not enabled, a role without that permission; 404: a release
+//! without that endpoint; `@500`, `@502` or `@503` make that one listing fail instead) in the
+//! vendor's own error shape; `missing=PATH` is `refuse=PATH@404`. A `PATH` with a leading `/`
+//! is relative to the vendor's prefix and covers everything below it
+//! (`clumio:refuse=/datasources/aws/ec2-instances`); one without matches the end of the
+//! request path segment by segment, `*` standing for any one segment
+//! (`cloutility:missing=auditlogs`, `cloudsync:missing=audit/*`). Several specs add up.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -33,21 +35,32 @@ pub struct FaultSet {
     pub http_429: f64,
     pub truncate: f64,
     pub malformed: f64,
-    /// Paths refused with a status: `(path, status)`.
+    /// Paths refused with a status: `(pattern, status)`, in the order set.
     pub refuse: Vec<(String, u16)>,
 }
 
 impl FaultSet {
     /// The status a `refuse` spec gives `path` (relative to the vendor's prefix), if any.
     pub fn refused(&self, path: &str) -> Option<StatusCode> {
-        let path = path.trim_end_matches('/');
+        let trimmed = path.trim_end_matches('/');
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         self.refuse
             .iter()
             .find(|(p, _)| {
-                path == p
-                    || path
-                        .strip_prefix(p.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
+                if p.starts_with('/') {
+                    trimmed == p
+                        || trimmed
+                            .strip_prefix(p.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                } else {
+                    let pat: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+                    !pat.is_empty()
+                        && pat.len() <= segs.len()
+                        && pat
+                            .iter()
+                            .zip(&segs[segs.len() - pat.len()..])
+                            .all(|(p, s)| *p == "*" || p == s)
+                }
             })
             .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
     }
@@ -115,11 +128,12 @@ impl std::str::FromStr for FaultSpec {
             "429" => Fault::Http429(prob(value)?),
             "truncate" => Fault::Truncate(prob(value)?),
             "malformed" => Fault::Malformed(prob(value)?),
-            "refuse" => {
+            "refuse" | "missing" => {
                 let value = value.unwrap_or("");
                 let (path, status) = match value.rsplit_once('@') {
-                    Some((p, st)) => (p, st.trim()),
-                    None => (value, "403"),
+                    Some((p, st)) if kind == "refuse" => (p, st.trim()),
+                    _ if kind == "missing" => (value, "404"),
+                    _ => (value, "403"),
                 };
                 let status = match status {
                     "403" => 403,
@@ -133,10 +147,20 @@ impl std::str::FromStr for FaultSpec {
                         ));
                     }
                 };
-                let path = path.trim().trim_end_matches('/');
-                if !path.starts_with('/') || path.len() < 2 {
+                let path = path.trim();
+                let path = if path.starts_with('/') {
+                    path.trim_end_matches('/')
+                } else {
+                    path.trim_matches('/')
+                };
+                if path.trim_matches('/').is_empty() {
                     return Err(format!(
-                        "fault {s:?}: refuse needs a path under the vendor's prefix, e.g. refuse=/datasources/aws/ec2-instances@404"
+                        "fault {s:?}: {kind} needs a path, e.g. {kind}=/datasources/aws/ec2-instances or {kind}=auditlogs"
+                    ));
+                }
+                if !path.starts_with('/') && vendor.is_none() {
+                    return Err(format!(
+                        "fault {s:?}: {kind} of a path end needs a vendor, e.g. cloudsync:{kind}={path}"
                     ));
                 }
                 Fault::Refuse {
@@ -146,7 +170,7 @@ impl std::str::FromStr for FaultSpec {
             }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, refuse, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, refuse, missing, expire-tokens, clear)"
                 ));
             }
         };
@@ -357,6 +381,59 @@ mod tests {
                 .parse::<FaultSpec>()
                 .unwrap_err()
                 .contains("unknown kind")
+        );
+    }
+
+    #[test]
+    fn refused_paths_match_by_trailing_segments() {
+        let f = Faults::default();
+        f.apply(&"cloutility:missing=auditlogs".parse().unwrap());
+        f.apply(&"cloutility:refuse=node/filespaces/".parse().unwrap());
+        f.apply(
+            &"clumio:refuse=/datasources/aws/ec2-instances@404"
+                .parse()
+                .unwrap(),
+        );
+        f.apply(&"cloudsync:refuse=audit/*".parse().unwrap());
+        let c = f.for_vendor(Vendor::Cloutility);
+        assert_eq!(
+            c.refused("/v1/bunits/1/consumers/2/auditlogs"),
+            Some(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            c.refused("/v1/bunits/1/consumers/2/node/filespaces"),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(c.refused("/v1/bunits/1/consumers/2/node"), None);
+        assert_eq!(c.refused("/v1/auditlogs/x"), None);
+        let s = f.for_vendor(Vendor::Cloudsync);
+        assert_eq!(s.refused("/audit/account-1"), Some(StatusCode::FORBIDDEN));
+        assert_eq!(s.refused("/audit/account-1/options"), None);
+        let k = f.for_vendor(Vendor::Clumio);
+        assert_eq!(
+            k.refused("/datasources/aws/ec2-instances/i-1/backups"),
+            Some(StatusCode::NOT_FOUND),
+            "a leading / covers the listing and everything below it"
+        );
+        assert_eq!(k.refused("/x/datasources/aws/ec2-instances"), None);
+        assert!(
+            "refuse=auditlogs"
+                .parse::<FaultSpec>()
+                .unwrap_err()
+                .contains("needs a vendor")
+        );
+        assert!(
+            "clumio:missing="
+                .parse::<FaultSpec>()
+                .unwrap_err()
+                .contains("needs a path")
+        );
+        f.apply(&"cloutility:refuse=auditlogs".parse().unwrap());
+        let c = f.for_vendor(Vendor::Cloutility);
+        assert_eq!(
+            c.refused("/v1/bunits/1/consumers/2/auditlogs"),
+            Some(StatusCode::FORBIDDEN),
+            "set again, replaced"
         );
     }
 

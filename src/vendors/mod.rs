@@ -10,6 +10,8 @@ pub mod cloudtower;
 pub mod cloutility;
 pub mod clumio;
 pub mod lenient;
+#[cfg(test)]
+pub mod variations;
 
 use std::sync::Arc;
 

@@ -172,6 +172,15 @@ pub(super) fn decode_error(body: &[u8]) -> Option<String> {
 pub(super) struct Api {
     pub http: ApiClient,
     pub audit_url: Option<Url>,
+    /// The resolved token endpoint, for `check --online`.
+    pub token_url: Url,
+}
+
+/// The audit service's base as `check --online` shows it: `audit_url` with `/audit`.
+pub(super) fn audit_base(audit_url: &Url) -> String {
+    Api::audit_endpoint(audit_url, "")
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|_| audit_url.to_string())
 }
 
 impl Api {

@@ -237,6 +237,64 @@ mod tests {
     }
 
     #[test]
+    fn audit_verbs_are_actions_only_when_they_change_something() {
+        // Every verb in the table creates, changes, removes or logs in.
+        for (verb, action) in AUDIT_VERBS {
+            assert!(
+                matches!(
+                    action,
+                    AuditAction::Create
+                        | AuditAction::Modify
+                        | AuditAction::Delete
+                        | AuditAction::Login
+                ),
+                "{verb}"
+            );
+        }
+        // Read-only and unknown verbs are `other`, in any case; a failed one is an error.
+        for action in [
+            "Get Relationships",
+            "List Data Brokers",
+            "View Report",
+            "Browse Files",
+            "Search Audit",
+            "Download Logs",
+            "Export Report",
+            "Read Settings",
+            "Sync Relationship",
+            "Abort Relationship",
+            "Logout",
+            "Créer Relation",
+            "",
+        ] {
+            assert_eq!(
+                audit_action(action, "success"),
+                AuditAction::Other,
+                "{action}"
+            );
+            assert_eq!(
+                audit_action(action, "pending"),
+                AuditAction::Other,
+                "{action}"
+            );
+            assert_eq!(
+                audit_action(action, "FAILED"),
+                AuditAction::Error,
+                "{action}"
+            );
+        }
+        assert_eq!(
+            audit_action("CREATE relationship", "Success"),
+            AuditAction::Create
+        );
+        assert_eq!(audit_action("login", "Failed"), AuditAction::LoginFailed);
+        assert_eq!(
+            audit_action("Delete Relationship", "aborted"),
+            AuditAction::Delete
+        );
+    }
+
+    #[test]
     fn audit_group_becomes_event() {
         let g: AuditGroup = serde_json::from_str(
             r#"{"accountId":"account-1","startTime":1684050775135,"endTime":1684050776135,"action":"Delete Relationship",

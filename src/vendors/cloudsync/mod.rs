@@ -12,6 +12,8 @@ mod client;
 mod events;
 mod mapping;
 mod paths;
+#[cfg(test)]
+mod proptests;
 mod settings;
 pub mod sim;
 mod wire;
@@ -25,11 +27,11 @@ use url::Url;
 
 use self::client::{Api, Auth0, Grant};
 use self::wire::{AuditGroup, DataBroker, Relationship, RelationshipsStats};
-use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
 use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::clock::Clock;
 use crate::config::TargetSettings;
-use crate::model::{AuditEvent, Job, Object, Storage, Vendor, Warning};
+use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
 
 /// Vendor-specific target keys (contract §2).
 pub const KEYS: &[&str] = &[
@@ -49,6 +51,32 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
     settings::validate(target)
 }
 
+/// The host (and any path before the API) under which the documented `/api/...` paths
+/// live: `https://api.cloudsync.netapp.com`, with or without a trailing slash and with or
+/// without `/api`, all give the same root.
+fn api_root(url: &Url) -> Url {
+    let mut u = url.clone();
+    let path = u.path().trim_end_matches('/');
+    let path = path.strip_suffix("/api").unwrap_or(path).to_owned();
+    u.set_path(&format!("{path}/"));
+    u
+}
+
+/// The Auth0 token endpoint: the documented full URL
+/// (`https://netapp-cloud-account.auth0.com/oauth/token`) as given, or the tenant's bare
+/// host (any path not ending in `/oauth/token`) with `/oauth/token` added; a trailing slash
+/// is dropped.
+fn token_url(url: &Url) -> Url {
+    let mut u = url.clone();
+    let path = u.path().trim_end_matches('/').to_owned();
+    if path.ends_with("/oauth/token") {
+        u.set_path(&path);
+    } else {
+        u.set_path(&format!("{path}/oauth/token"));
+    }
+    u
+}
+
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
     let problems = validate(target);
     if !problems.is_empty() {
@@ -64,13 +92,14 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
         (None, Some(token)) => Grant::RefreshToken(token),
         _ => return Err("set either `password` or `refresh_token`".into()),
     };
+    let token_url = token_url(&auth_url);
     let auth = Auth0 {
-        auth_url,
+        auth_url: token_url.clone(),
         client_id: raw.client_id.clone().unwrap_or_default(),
         grant,
     };
     let base = match &target.url {
-        Some(u) => u.clone(),
+        Some(u) => api_root(u),
         None => Url::parse(DEFAULT_URL).map_err(|e| e.to_string())?,
     };
     let mut settings = ClientSettings::new(Vendor::Cloudsync, &target.name, base);
@@ -89,6 +118,7 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
         api: Api {
             http,
             audit_url: raw.audit_url.clone(),
+            token_url,
         },
         account_id: raw.account_id.clone().map(|a| a.trim().to_owned()),
         clock: ctx.clock.clone(),
@@ -133,17 +163,27 @@ fn audit_off() -> VendorError {
 }
 
 /// Every account's part, or the first error (one unreadable account fails the collector:
-/// a partial inventory would look like deleted relationships).
+/// a partial inventory would look like deleted relationships). With `optional`, a listing
+/// an account refuses (403/404) is recorded as a skipped part and the other accounts count.
 fn gather<T, U>(
     data: &[AccountData],
     part: impl Fn(&AccountData) -> Option<&Result<T, ApiError>>,
+    optional: Option<(&Skips, CollectorKind, &'static str)>,
     mut each: impl FnMut(&Tenant, &T, &mut Vec<U>),
 ) -> Result<Vec<U>, VendorError> {
     let mut out = Vec::new();
     for d in data {
         match part(d) {
             Some(Ok(v)) => each(&d.tenant, v, &mut out),
-            Some(Err(e)) => return Err(VendorError::Api(e.clone())),
+            Some(Err(e)) => {
+                let e = VendorError::Api(e.clone());
+                match optional {
+                    Some((skips, collector, name)) if Skips::is_refusal(&e) => {
+                        skips.record(collector, name, format!("account {}: {e}", d.tenant.id));
+                    }
+                    _ => return Err(e),
+                }
+            }
             None => {}
         }
     }
@@ -232,14 +272,16 @@ fn objects(data: &[AccountData]) -> Result<Vec<Object>, VendorError> {
     gather(
         data,
         |d| Some(&d.relationships),
+        None,
         |t, rels, out| out.extend(rels.iter().filter_map(|r| mapping::object(r, &t.name))),
     )
 }
 
-fn audit_events(data: &[AccountData]) -> Result<Vec<AuditEvent>, VendorError> {
+fn audit_events(data: &[AccountData], skips: &Skips) -> Result<Vec<AuditEvent>, VendorError> {
     gather(
         data,
         |d| d.audit.as_ref(),
+        Some((skips, CollectorKind::Audit, "audit")),
         |t, groups, out| {
             out.extend(
                 groups
@@ -262,9 +304,11 @@ impl Adapter for CloudSync {
             Ok(d) => d,
             Err(e) => return Collection::failed(|| e.clone()),
         };
+        let skips = Skips::default();
         let jobs = gather(
             &data,
             |d| Some(&d.relationships),
+            None,
             |_, rels, out: &mut Vec<Job>| {
                 out.extend(rels.iter().filter_map(mapping::job).filter(|j| {
                     !j.result.is_finished() || j.time().is_some_and(|t| t >= window.since)
@@ -274,6 +318,7 @@ impl Adapter for CloudSync {
         let warnings = gather(
             &data,
             |d| d.brokers.as_ref(),
+            Some((&skips, CollectorKind::Warnings, "data_brokers")),
             |t, brokers, out: &mut Vec<Warning>| {
                 for b in brokers {
                     out.extend(events::broker_warnings(b, &t.name, self.clock.now()));
@@ -283,6 +328,7 @@ impl Adapter for CloudSync {
         let storage = gather(
             &data,
             |d| d.stats.as_ref(),
+            Some((&skips, CollectorKind::Storage, "relationships_stats")),
             |t, stats, out: &mut Vec<(String, u64)>| {
                 if let Some(total) = stats.total_bytes {
                     out.push((t.name.clone(), total));
@@ -295,7 +341,7 @@ impl Adapter for CloudSync {
             objects: Vec::new(),
         });
         let audit = if self.api.audit_url.is_some() {
-            audit_events(&data)
+            audit_events(&data, &skips)
         } else {
             Err(audit_off())
         };
@@ -305,7 +351,7 @@ impl Adapter for CloudSync {
             warnings,
             audit,
             storage,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         }
     }
 
@@ -319,18 +365,27 @@ impl Adapter for CloudSync {
             .await?;
         let names: Vec<&str> = data.iter().map(|d| d.tenant.name.as_str()).collect();
         let relationships = objects(&data)?.len();
+        let skips = Skips::default();
         let brokers = gather(
             &data,
             |d| d.brokers.as_ref(),
+            Some((&skips, CollectorKind::Warnings, "data_brokers")),
             |_, b, out: &mut Vec<()>| out.extend(b.iter().map(|_| ())),
         )?
         .len();
+        let brokers = if skips.take().is_empty() {
+            format!("{brokers} data brokers")
+        } else {
+            format!("{brokers} data brokers (the listing was refused for some account)")
+        };
         let audit = match &self.api.audit_url {
-            Some(u) => format!("audit from {}", u.host_str().unwrap_or("?")),
+            Some(u) => format!("audit base {}", client::audit_base(u)),
             None => "audit off (no audit_url)".to_owned(),
         };
         Ok(format!(
-            "{} account(s) ({}), {relationships} relationships, {brokers} data brokers; {audit}",
+            "API base {}api, token URL {}: {} account(s) ({}), {relationships} relationships, {brokers}; {audit}",
+            self.api.http.base_url(),
+            self.api.token_url,
             names.len(),
             names.join(", ")
         ))
@@ -347,9 +402,11 @@ impl Adapter for CloudSync {
             })
             .await?;
         let objects = objects(&data)?;
+        let skips = Skips::default();
         let jobs = gather(
             &data,
             |d| Some(&d.relationships),
+            None,
             |_, rels, out: &mut Vec<Job>| {
                 out.extend(
                     rels.iter()
@@ -358,7 +415,7 @@ impl Adapter for CloudSync {
                 )
             },
         )?;
-        let audit = audit_events(&data)?
+        let audit = audit_events(&data, &skips)?
             .into_iter()
             .filter(|e| e.time >= period.from && e.time < period.to)
             .collect();
@@ -366,11 +423,51 @@ impl Adapter for CloudSync {
             objects,
             jobs,
             audit,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         })
     }
 
     async fn close(&self) {
         // Auth0 tokens are stateless JWTs: nothing to end.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_root_with_or_without_api_and_slash() {
+        let r = |s: &str| api_root(&Url::parse(s).unwrap()).to_string();
+        for given in [
+            "https://api.cloudsync.netapp.com",
+            "https://api.cloudsync.netapp.com/",
+            "https://api.cloudsync.netapp.com/api",
+            "https://api.cloudsync.netapp.com/api/",
+        ] {
+            assert_eq!(r(given), "https://api.cloudsync.netapp.com/", "{given}");
+        }
+        assert_eq!(
+            r("http://127.0.0.1:9/cloudsync/api"),
+            "http://127.0.0.1:9/cloudsync/"
+        );
+    }
+
+    #[test]
+    fn token_url_from_the_full_url_or_the_tenant_host() {
+        let t = |s: &str| token_url(&Url::parse(s).unwrap()).to_string();
+        let full = "https://netapp-cloud-account.auth0.com/oauth/token";
+        for given in [
+            full,
+            "https://netapp-cloud-account.auth0.com/oauth/token/",
+            "https://netapp-cloud-account.auth0.com",
+            "https://netapp-cloud-account.auth0.com/",
+        ] {
+            assert_eq!(t(given), full, "{given}");
+        }
+        assert_eq!(
+            t("http://h/cloudsync/auth"),
+            "http://h/cloudsync/auth/oauth/token"
+        );
     }
 }

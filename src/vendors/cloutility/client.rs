@@ -305,7 +305,7 @@ impl Portal {
             consumer_path(bunit, consumer)
         ))
         .query("tsmSync", "false");
-        Ok(absent_on_404(self.all(req).await)?.unwrap_or_default())
+        self.all(req).await
     }
 
     pub async fn latest_report(

@@ -14,8 +14,8 @@ use super::mapping;
 use super::scope::ConsumerRef;
 use super::{Cloutility, wire};
 use crate::clock;
-use crate::model::{AuditEvent, Job, Object, Storage, StoragePool, Warning};
-use crate::vendors::{Collected, Collection, History, Period, VendorError, Window};
+use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, StoragePool, Warning};
+use crate::vendors::{Collected, Collection, History, Period, Skips, VendorError, Window};
 
 /// How far before a report period jobs are read at first, to find the last success
 /// before it; then further back a month at a time, down to the first job.
@@ -35,6 +35,8 @@ type ConsumerHistory = (Object, Vec<Job>, Vec<AuditEvent>);
 pub(super) struct NodeFacts {
     node: Option<wire::Node>,
     filespaces: Vec<wire::Filespace>,
+    /// Why the filespaces were refused (403, or 404 for a node that exists), if they were.
+    filespaces_refused: Option<String>,
 }
 
 /// What one consumer contributed to one refresh.
@@ -48,18 +50,19 @@ struct Scan {
 }
 
 pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
+    let skips = Skips::default();
     let consumers = match a.consumers().await {
         Ok(c) => c,
         Err(e) => return Collection::failed(|| e.clone()),
     };
     a.cache()
         .keep_only(&consumers.iter().map(|c| c.id).collect());
-    let types = warning_types(a).await;
+    let types = warning_types(a, &skips).await;
     let names = types.as_ref().map_or_else(|_| Arc::default(), Arc::clone);
     // Indices rather than `&ConsumerRef` items: a closure taking a reference trips rustc's
     // higher-ranked `Send` check inside `async_trait` (rust-lang/rust#110338).
     let scans: Vec<Scan> = stream::iter(0..consumers.len())
-        .map(|i| scan(a, &consumers[i], window, &names))
+        .map(|i| scan(a, &consumers[i], window, &names, &skips))
         .buffer_unordered(a.concurrency)
         .collect()
         .await;
@@ -120,7 +123,7 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
         warnings,
         audit,
         storage,
-        skipped: Vec::new(),
+        skipped: skips.take(),
     }
 }
 
@@ -133,17 +136,18 @@ fn gather<T>(acc: &mut Collected<Vec<T>>, part: Collected<Vec<T>>) {
     }
 }
 
-/// Warning type names by id, asked once. A portal without the lookup (404) leaves the
-/// names the reports embed.
-async fn warning_types(a: &Cloutility) -> Collected<Arc<HashMap<i64, String>>> {
+/// Warning type names by id, asked once. A portal that refuses the lookup (403, or 404
+/// from a release without it) leaves the names the reports embed; that is a skipped part,
+/// asked again on the next refresh.
+async fn warning_types(a: &Cloutility, skips: &Skips) -> Collected<Arc<HashMap<i64, String>>> {
     if let Some(t) = a.cache().warning_types.clone() {
         return Ok(t);
     }
-    let types = match a.portal.warning_types().await {
-        Ok(t) => Arc::new(t),
-        Err(e) if e.is_not_found() => Arc::default(),
-        Err(e) => return Err(e.into()),
+    let found = a.portal.warning_types().await.map_err(VendorError::from);
+    let Some(types) = skips.optional(CollectorKind::Warnings, "warning_types", found)? else {
+        return Ok(Arc::default());
     };
+    let types = Arc::new(types);
     a.cache().warning_types = Some(types.clone());
     Ok(types)
 }
@@ -153,15 +157,23 @@ async fn scan(
     c: &ConsumerRef,
     window: Window,
     types: &HashMap<i64, String>,
+    skips: &Skips,
 ) -> Scan {
     let (facts, report, jobs, audit) = futures::join!(
-        node_facts(a, c, window.now),
+        node_facts(a, c, window.now, skips),
         a.portal.latest_report(c.bunit, c.id),
         jobs_between(a, c, window.since, window.now),
         new_audit(a, c, window),
     );
     let id = c.id.to_string();
-    let warnings = report.map_err(VendorError::from).map(|r| {
+    // A 404 here is "no report yet" (the client makes it `None`); a 403 is a refused part.
+    let report = skips.or_empty(
+        CollectorKind::Warnings,
+        "node_reports",
+        report.map_err(VendorError::from),
+    );
+    let audit = skips.or_empty(CollectorKind::Audit, "audit_logs", audit);
+    let warnings = report.map(|r| {
         r.map(|r| mapping::warnings(&r, types, &id, &c.tenant))
             .unwrap_or_default()
     });
@@ -176,23 +188,50 @@ async fn scan(
     }
 }
 
-/// The consumer's node and filespaces, read again once older than [`NODE_TTL`].
-async fn node_facts(a: &Cloutility, c: &ConsumerRef, now: Timestamp) -> Collected<Arc<NodeFacts>> {
-    if let Some((at, facts)) = a.cache().nodes.get(&c.id) {
+/// The consumer's node and filespaces, read again once older than [`NODE_TTL`]. Refused
+/// filespaces are a skipped part of inventory and storage (the object stays, without its
+/// sizes and last-backup hint), recorded on every refresh while remembered.
+async fn node_facts(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    now: Timestamp,
+    skips: &Skips,
+) -> Collected<Arc<NodeFacts>> {
+    let cached = a.cache().nodes.get(&c.id).and_then(|(at, facts)| {
         let age = now.as_second() - at.as_second();
-        if (0..NODE_TTL.as_secs() as i64).contains(&age) {
-            return Ok(facts.clone());
+        (0..NODE_TTL.as_secs() as i64)
+            .contains(&age)
+            .then(|| facts.clone())
+    });
+    let facts = match cached {
+        Some(f) => f,
+        None => {
+            let (node, filespaces) = futures::join!(
+                a.portal.node(c.bunit, c.id),
+                a.portal.filespaces(c.bunit, c.id),
+            );
+            let node = node?;
+            let (filespaces, refused) = match filespaces.map_err(VendorError::from) {
+                Ok(f) => (f, None),
+                // No node, no filespaces: the 404 is the answer.
+                Err(e) if node.is_none() && Skips::is_refusal(&e) => (Vec::new(), None),
+                Err(e) if Skips::is_refusal(&e) => (Vec::new(), Some(e.to_string())),
+                Err(e) => return Err(e),
+            };
+            let facts = Arc::new(NodeFacts {
+                node,
+                filespaces,
+                filespaces_refused: refused,
+            });
+            a.cache().nodes.insert(c.id, (now, facts.clone()));
+            facts
+        }
+    };
+    if let Some(reason) = &facts.filespaces_refused {
+        for collector in [CollectorKind::Inventory, CollectorKind::Storage] {
+            skips.record(collector, "filespaces", reason.clone());
         }
     }
-    let (node, filespaces) = futures::join!(
-        a.portal.node(c.bunit, c.id),
-        a.portal.filespaces(c.bunit, c.id),
-    );
-    let facts = Arc::new(NodeFacts {
-        node: node?,
-        filespaces: filespaces?,
-    });
-    a.cache().nodes.insert(c.id, (now, facts.clone()));
     Ok(facts)
 }
 
@@ -285,10 +324,11 @@ async fn new_audit(a: &Cloutility, c: &ConsumerRef, window: Window) -> Collected
 }
 
 pub(super) async fn history(a: &Cloutility, period: Period) -> Result<History, VendorError> {
+    let skips = Skips::default();
     let consumers = a.consumers().await?;
     let to = period.to.min(a.clock.now());
     let parts: Vec<Collected<ConsumerHistory>> = stream::iter(0..consumers.len())
-        .map(|i| consumer_history(a, &consumers[i], period.from, to))
+        .map(|i| consumer_history(a, &consumers[i], period.from, to, &skips))
         .buffer_unordered(a.concurrency)
         .collect()
         .await;
@@ -301,6 +341,7 @@ pub(super) async fn history(a: &Cloutility, period: Period) -> Result<History, V
     }
     h.objects
         .sort_by_key(|o| o.id.parse::<u64>().unwrap_or(u64::MAX));
+    h.skipped = skips.take();
     Ok(h)
 }
 
@@ -309,15 +350,21 @@ async fn consumer_history(
     c: &ConsumerRef,
     from: Timestamp,
     to: Timestamp,
+    skips: &Skips,
 ) -> Collected<ConsumerHistory> {
     let (facts, jobs, audit) = futures::join!(
-        node_facts(a, c, a.clock.now()),
+        node_facts(a, c, a.clock.now(), skips),
         jobs_with_prior_success(a, c, from, to),
         a.portal.audit(c.bunit, c.id, from, to),
     );
     let facts = facts?;
     let object = object(a, c, &facts);
-    let audit = audit?
+    let audit = skips
+        .or_empty(
+            CollectorKind::Audit,
+            "audit_logs",
+            audit.map_err(VendorError::from),
+        )?
         .into_iter()
         .filter_map(|w| mapping::audit_event(w, &c.tenant, &c.name))
         .filter(|e| e.time >= from && e.time < to)

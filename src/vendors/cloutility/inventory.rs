@@ -55,6 +55,13 @@ pub(super) fn object(f: &ConsumerFacts<'_>) -> Object {
     let protected = node.is_some_and(|n| {
         n.locked != Some(true)
             && n.decommissioned != Some(true)
+            && activated(n)
+            && active(
+                f.consumer
+                    .data_source_state
+                    .as_ref()
+                    .or(n.data_source_state.as_ref()),
+            )
             && (domain.is_some() || schedule.is_some())
     });
     let history_start = match (f.consumer.created_date, f.first_job) {
@@ -92,6 +99,28 @@ pub(super) fn object(f: &ConsumerFacts<'_>) -> Object {
             .filter_map(|fs| fs.last_backup_end)
             .max(),
     }
+}
+
+/// Whether a data source state says the consumer is in use. Only `Active` (id 3) is
+/// documented; any other name (`Inactive`, `Pending activation`, ...) is not active. A state
+/// the portal left out says nothing (partial objects are normal), and a bare id is read by
+/// the one documented id.
+pub(super) fn active(state: Option<&wire::Lookup>) -> bool {
+    let Some(state) = state else { return true };
+    match (state.name(), state.id) {
+        (Some(name), _) => name.trim().eq_ignore_ascii_case("active"),
+        (None, Some(id)) => id == ACTIVE_STATE_ID,
+        (None, None) => true,
+    }
+}
+
+/// The id of the `Active` data source state in the vendor's examples.
+const ACTIVE_STATE_ID: i64 = 3;
+
+/// A node is activated once it has a Storage Protect name (`GET .../node/activate?tsmName=`
+/// gives it one) or an activation date; without either nothing can back up to it.
+fn activated(n: &wire::Node) -> bool {
+    n.activated_date.is_some() || n.tsm_name.as_deref().is_some_and(|t| !t.trim().is_empty())
 }
 
 /// Each value converted on its own, so the sum does not depend on float addition order.
@@ -169,7 +198,7 @@ mod tests {
     #[test]
     fn node_decides_protection_type_and_policy() {
         let o = facts_object(
-            serde_json::json!({"type": {"name": "File Server"}, "domain": {"name": "30DAYS"}, "locked": false}),
+            serde_json::json!({"type": {"name": "File Server"}, "domain": {"name": "30DAYS"}, "locked": false, "tsmName": "N1"}),
             serde_json::json!([]),
         );
         assert!(o.protected);
@@ -193,6 +222,65 @@ mod tests {
             serde_json::json!([]),
         );
         assert!(!o.protected, "no domain and no schedule");
+    }
+
+    fn consumer_object(consumer: serde_json::Value, node: serde_json::Value) -> Object {
+        let consumer: wire::Consumer = serde_json::from_value(consumer).unwrap();
+        let node: Option<wire::Node> = serde_json::from_value(node).unwrap();
+        object(&ConsumerFacts {
+            id: 5,
+            consumer: &consumer,
+            tenant: "HR",
+            node: node.as_ref(),
+            filespaces: &[],
+            first_job: None,
+        })
+    }
+
+    #[test]
+    fn inactive_consumers_and_never_activated_nodes_are_not_protected() {
+        let node = serde_json::json!({"tsmName": "C59ACF42E474", "activatedDate": "2024-01-01T00:00:00Z",
+            "domain": {"name": "30DAYS"}});
+        let with_state = |state: serde_json::Value| {
+            consumer_object(
+                serde_json::json!({"id": 5, "dataSourceState": state}),
+                node.clone(),
+            )
+        };
+        assert!(with_state(serde_json::json!({"id": 3, "name": "Active"})).protected);
+        assert!(with_state(serde_json::json!({"id": 3, "name": " ACTIVE "})).protected);
+        assert!(with_state(serde_json::json!("active")).protected);
+        assert!(
+            with_state(serde_json::json!(3)).protected,
+            "the documented id alone"
+        );
+        assert!(
+            with_state(serde_json::Value::Null).protected,
+            "no state says nothing"
+        );
+        assert!(consumer_object(serde_json::json!({"id": 5}), node.clone()).protected);
+        for state in [
+            serde_json::json!({"id": 4, "name": "Inactive"}),
+            serde_json::json!({"id": 1, "name": "Pending activation"}),
+            serde_json::json!("Deleted"),
+            serde_json::json!(7),
+        ] {
+            assert!(!with_state(state.clone()).protected, "{state}");
+        }
+        // The node's own state counts when the consumer gives none.
+        let mut inactive_node = node.clone();
+        inactive_node["dataSourceState"] = serde_json::json!({"id": 4, "name": "Inactive"});
+        assert!(!consumer_object(serde_json::json!({"id": 5}), inactive_node).protected);
+
+        let active = serde_json::json!({"id": 5, "dataSourceState": {"id": 3, "name": "Active"}});
+        let never = serde_json::json!({"domain": {"name": "30DAYS"}, "tsmName": null});
+        assert!(!consumer_object(active.clone(), never).protected);
+        let never = serde_json::json!({"domain": {"name": "30DAYS"}, "tsmName": " "});
+        assert!(!consumer_object(active.clone(), never).protected);
+        let named = serde_json::json!({"domain": {"name": "30DAYS"}, "tsmName": "N1"});
+        assert!(consumer_object(active.clone(), named).protected);
+        let dated = serde_json::json!({"domain": {"name": "30DAYS"}, "activatedDate": "2024-01-01T00:00:00Z"});
+        assert!(consumer_object(active, dated).protected);
     }
 
     #[test]

@@ -517,6 +517,57 @@ mod tests {
     }
 
     #[test]
+    fn audit_words_map_only_to_what_they_mean() {
+        let l = |v: Value| -> wire::Lookup { serde_json::from_value(v).unwrap() };
+        // The five documented types, by code and by the portal's chip names, any case.
+        let table = [
+            ("Info", AuditAction::Info),
+            ("INFORMATION", AuditAction::Info),
+            ("Create", AuditAction::Create),
+            ("created", AuditAction::Create),
+            ("Modify", AuditAction::Modify),
+            ("Updated", AuditAction::Modify),
+            ("Delete", AuditAction::Delete),
+            ("Deleted", AuditAction::Delete),
+            ("Error", AuditAction::Error),
+        ];
+        for (word, want) in table {
+            assert_eq!(audit_action(Some(&l(Value::from(word)))), want, "{word}");
+        }
+        // Read-only and unknown words are never guessed into an action.
+        for word in [
+            "Read",
+            "View",
+            "Browse",
+            "Search",
+            "Download",
+            "Export",
+            "List",
+            "Get",
+            "Login",
+            "Logout",
+            "Restore",
+            "Warning",
+            "Critical",
+            "Änderung",
+            "",
+        ] {
+            assert_eq!(
+                audit_action(Some(&l(Value::from(word)))),
+                AuditAction::Other,
+                "{word:?}"
+            );
+        }
+        for code in [-1, 1, 50, 101, 250, 500, 1000] {
+            assert_eq!(
+                audit_action(Some(&l(Value::from(code)))),
+                AuditAction::Other,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
     fn warning_categories_are_bounded() {
         assert_eq!(slug("  No activity!! "), "no_activity");
         assert_eq!(warning_category("No activity"), "no_activity");

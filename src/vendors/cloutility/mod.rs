@@ -15,6 +15,8 @@ mod client;
 mod collect;
 mod inventory;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 mod scope;
 pub mod sim;
 mod wire;
@@ -211,7 +213,8 @@ impl Adapter for Cloutility {
             .or(me.name)
             .unwrap_or_else(|| "the API user".to_owned());
         Ok(format!(
-            "Cloutility {version}, logged in as {user}: {} business units, {consumers} consumers",
+            "Cloutility {version} at API base {}v1, logged in as {user}: {} business units, {consumers} consumers",
+            self.portal.client.base_url(),
             bunits.len()
         ))
     }

@@ -82,6 +82,8 @@ pub(super) struct Consumer {
     pub latest_restore_point: Option<Timestamp>,
     /// The business unit that owns the consumer.
     pub business_unit: Option<BusinessUnitRef>,
+    /// `{id, name}`; only `Active` (id 3) is documented, other names are not.
+    pub data_source_state: Option<Lookup>,
 }
 
 /// A `{id, name}` lookup (JobType, JobStatus, NodeType, Domain, ...). Lenient: a bare
@@ -134,6 +136,12 @@ impl Lookup {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Node {
+    /// The IBM Storage Protect node name, given when the node is activated.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub tsm_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_time")]
+    pub activated_date: Option<Timestamp>,
+    pub data_source_state: Option<Lookup>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub locked: Option<bool>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]

@@ -6,6 +6,7 @@ mod collect;
 mod docs;
 mod faults;
 mod metrics;
+mod tolerance;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;

@@ -20,8 +20,7 @@ async fn collect_matches_the_simulated_world() {
         assert_eq!(o.tenant, tenant_of(w, c));
         assert_eq!(o.created, Some(c.created), "{}", c.name);
         let node = c.node.as_ref();
-        let protected =
-            node.is_some_and(|n| n.locked_since.is_none() && n.decommissioned_since.is_none());
+        let protected = protected(c);
         assert_eq!(o.protected, protected, "{}", c.name);
         let object_type = node.map_or("node".to_owned(), |n| {
             n.node_type.1.to_lowercase().replace(' ', "_")
@@ -40,6 +39,13 @@ async fn collect_matches_the_simulated_world() {
         objects.iter().any(|o| !o.protected),
         "an unprotected object is planted"
     );
+    // An inactive consumer and a node that was never activated have a domain and a
+    // schedule, yet nothing backs them up.
+    for plant in [Plant::Inactive, Plant::NotActivated] {
+        let c = w.consumers.iter().find(|c| c.plant == plant).unwrap();
+        assert!(c.node.is_some(), "{plant:?} has a node");
+        assert!(!by_id[c.id.to_string().as_str()].protected, "{plant:?}");
+    }
     assert!(objects.iter().any(|o| o.history_start.is_none()));
 
     // Jobs: those of the window, results as the simulator meant them.
@@ -176,7 +182,10 @@ async fn collect_matches_the_simulated_world() {
     assert_eq!(storage.tenants, tenants.into_iter().collect::<Vec<_>>());
     assert_eq!(
         storage.objects.len(),
-        w.consumers.iter().filter(|c| c.node.is_some()).count()
+        w.consumers
+            .iter()
+            .filter(|c| stored_bytes(c).is_some())
+            .count()
     );
 }
 

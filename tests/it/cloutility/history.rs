@@ -58,3 +58,64 @@ async fn history_of_a_month_holds_its_jobs_audit_and_the_success_before_it() {
     assert_eq!(have, want);
     assert!(want.len() > 100, "audit pages of 50 were read");
 }
+
+/// Runs `report` for the month before the harness's clock over its simulator; returns the
+/// compliance rows by object id.
+async fn compliance_report(h: &Harness) -> HashMap<String, HashMap<String, String>> {
+    use backup_exporter::report::progress::Mode;
+    use backup_exporter::report::{Env, ReportArgs, Source, run_with};
+    let config = h.dir.path().join("config.yml");
+    std::fs::write(&config, h.config("")).unwrap();
+    let out = h.dir.path().join("out");
+    let args = ReportArgs {
+        config,
+        month: Some("2026-10".parse().unwrap()),
+        from: None,
+        to: None,
+        out: out.clone(),
+        targets: vec!["safespring".to_owned()],
+        keep_going: false,
+        source: Source::Api,
+        prometheus_url: None,
+    };
+    let env = Env {
+        clock: h.clock.clone(),
+        progress: Mode::Quiet,
+        ..Env::default()
+    };
+    run_with(&args, &env).await.expect("report");
+    let mut r = csv::Reader::from_path(out.join("compliance-2026-10.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let row: HashMap<String, String> = headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect();
+            (row["object_id"].clone(), row)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn inactive_and_never_activated_consumers_are_unprotected_in_the_report() {
+    let h = Harness::start().await;
+    let rows = compliance_report(&h).await;
+    let w = h.world();
+    for plant in [Plant::Inactive, Plant::NotActivated, Plant::NoNode] {
+        let c = w.consumers.iter().find(|c| c.plant == plant).unwrap();
+        assert_eq!(
+            rows[&c.id.to_string()]["status"],
+            "unprotected",
+            "{plant:?} {}",
+            c.name
+        );
+    }
+    let ordinary = w
+        .consumers
+        .iter()
+        .find(|c| c.plant == Plant::Ordinary && !c.name.starts_with("test-"))
+        .unwrap();
+    assert_ne!(rows[&ordinary.id.to_string()]["status"], "unprotected");
+}

@@ -114,8 +114,7 @@ async fn exported_metrics_match_the_simulated_world() {
             "{}",
             c.name
         );
-        let protected =
-            node.is_some_and(|n| n.locked_since.is_none() && n.decommissioned_since.is_none());
+        let protected = protected(c);
         assert_eq!(
             v("backup_object_protected"),
             Some(if protected { 1.0 } else { 0.0 }),

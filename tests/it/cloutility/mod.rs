@@ -29,7 +29,7 @@ use backup_exporter::model::{
 use backup_exporter::sim::faults::{self, FaultLayerState};
 use backup_exporter::sim::{FaultSpec, Faults, SimContext};
 use backup_exporter::vendors::cloutility::sim::data::{
-    CLIENT_ID, Consumer, ORIGIN, PASSWORD, USERNAME, World,
+    CLIENT_ID, Consumer, ORIGIN, PASSWORD, Plant, USERNAME, World,
 };
 use backup_exporter::vendors::cloutility::sim::{SimOptions, Simulator};
 use backup_exporter::vendors::{self, Adapter, AdapterContext, Period, Window};
@@ -200,12 +200,24 @@ fn action(audit_type: u16) -> AuditAction {
     }
 }
 
+/// Protected as the world means it: an activated node, in use, neither locked nor
+/// decommissioned, on an active consumer.
+fn protected(c: &Consumer) -> bool {
+    c.node.as_ref().is_some_and(|n| {
+        n.locked_since.is_none()
+            && n.decommissioned_since.is_none()
+            && n.inactive_since.is_none()
+            && !n.never_activated
+    })
+}
+
 fn stored_bytes(c: &Consumer) -> Option<u64> {
     let n = c.node.as_ref()?;
+    // No occupancy at all (a node that never backed up) is no figure, not zero.
+    let mut occupancies = n.filespaces.iter().flat_map(|f| &f.occupancies).peekable();
+    occupancies.peek()?;
     Some(
-        n.filespaces
-            .iter()
-            .flat_map(|f| &f.occupancies)
+        occupancies
             .map(|o| model::mib_to_bytes(o.reporting_mb))
             .sum(),
     )

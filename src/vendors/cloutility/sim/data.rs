@@ -65,6 +65,12 @@ pub enum Plant {
     /// Carries a warning type the exporter does not know; its run of the day before the
     /// world was built was cancelled.
     UnusualWarning,
+    /// Consumer set inactive 10 days ago (`dataSourceState` `Inactive`): unprotected, no
+    /// runs since.
+    Inactive,
+    /// A backup node was created but never activated (no `tsmName`, no `activatedDate`):
+    /// unprotected, no runs, no filespaces.
+    NotActivated,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +96,10 @@ pub struct Node {
     pub activated: Timestamp,
     pub locked_since: Option<Timestamp>,
     pub decommissioned_since: Option<Timestamp>,
+    /// When the consumer was set inactive.
+    pub inactive_since: Option<Timestamp>,
+    /// Created but never activated: no Storage Protect name, no activation date, no runs.
+    pub never_activated: bool,
     /// Runs a weekly archive as well.
     pub archives: bool,
     pub filespaces: Vec<Filespace>,
@@ -341,6 +351,8 @@ impl World {
             Plant::UnusualWarning,
             Plant::Ordinary,
             Plant::FilesInUse,
+            Plant::Inactive,
+            Plant::NotActivated,
         ];
         let consumers: Vec<Consumer> = (0..objects.max(1))
             .map(|i| {
@@ -406,6 +418,8 @@ fn consumer(
         Plant::Decommissioned => "fs-old-archive".to_owned(),
         Plant::Locked => "ws-contractor-07".to_owned(),
         Plant::New => "app-new-01".to_owned(),
+        Plant::Inactive => "ws-former-employee-12".to_owned(),
+        Plant::NotActivated => "srv-never-activated-13".to_owned(),
         _ if i == 5 => "test-web-01".to_owned(),
         _ if i == 6 => "test-db-01".to_owned(),
         _ => format!(
@@ -439,7 +453,12 @@ fn consumer(
             every_hours: if twice { 12 } else { 24 },
         };
         let archives = node_type.1 == "File Server";
-        let filespaces = filespaces(seed, i, id, os.1, archives, pools.len());
+        let never_activated = plant == Plant::NotActivated;
+        let filespaces = if never_activated {
+            Vec::new()
+        } else {
+            filespaces(seed, i, id, os.1, archives, pools.len())
+        };
         Node {
             id: id + 100_000,
             tsm_name: format!("{:012X}", mix(seed, &key, 5) & 0xFFFF_FFFF_FFFF),
@@ -451,6 +470,8 @@ fn consumer(
             locked_since: (plant == Plant::Locked).then(|| ts(built - 3 * DAY - 7_000)),
             decommissioned_since: (plant == Plant::Decommissioned)
                 .then(|| ts(built - 20 * DAY - 3_000)),
+            inactive_since: (plant == Plant::Inactive).then(|| ts(built - 10 * DAY - 5_000)),
+            never_activated,
             archives,
             filespaces,
         }

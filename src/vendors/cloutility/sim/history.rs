@@ -60,7 +60,10 @@ impl World {
             }
             _ => return None,
         };
-        let until = [n.locked_since, n.decommissioned_since]
+        if n.never_activated {
+            return None;
+        }
+        let until = [n.locked_since, n.decommissioned_since, n.inactive_since]
             .into_iter()
             .flatten()
             .map(|t| t.as_second())
@@ -315,7 +318,7 @@ impl World {
     pub fn report_at(&self, consumer: u64, date: Timestamp) -> Option<Report> {
         let c = self.consumer(consumer)?;
         let n = c.node.as_ref()?;
-        if date.as_second() < self.runs_from(n) + DAY {
+        if n.never_activated || date.as_second() < self.runs_from(n) + DAY {
             return None;
         }
         let day = date.as_second().div_euclid(DAY) as u64;

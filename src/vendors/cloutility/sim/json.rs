@@ -107,10 +107,11 @@ pub fn me(root: &str, w: &World) -> Value {
 
 pub fn consumer(root: &str, w: &World, c: &Consumer, now: Timestamp) -> Value {
     let href = format!("{root}/v1/bunits/{}/consumers/{}", c.bunit, c.id);
-    let (state_id, state) = if c.node.is_some() {
-        (3, "Active")
-    } else {
-        (1, "Pending activation")
+    // Only `Active` (id 3) is documented; the other names and ids are this simulator's.
+    let (state_id, state) = match &c.node {
+        Some(n) if n.inactive_since.is_some() => (4, "Inactive"),
+        Some(n) if !n.never_activated => (3, "Active"),
+        _ => (1, "Pending activation"),
     };
     let mut v = json!({
         "href": href,
@@ -182,6 +183,15 @@ pub fn node(root: &str, c: &Consumer, n: &Node) -> Value {
     });
     if n.id.is_multiple_of(2) {
         v["contact"] = json!("it-ops@example.com");
+    }
+    if n.never_activated {
+        // A node gets its name, activation date and password by `node/activate`; before
+        // that the portal leaves them out ("not defined yet").
+        if let Some(m) = v.as_object_mut() {
+            for k in ["tsmName", "tsmPassword", "activatedDate", "lastAccessTime"] {
+                m.remove(k);
+            }
+        }
     }
     v
 }
