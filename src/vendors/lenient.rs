@@ -69,6 +69,12 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     }))
 }
 
+/// Text that may be `null` or absent (empty then), or a number or bool written as one.
+/// For fields the spec requires but towers of other releases leave out.
+pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(opt_string(d)?.unwrap_or_default())
+}
+
 /// A bool, or `"true"`/`"false"`, or 0/1.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?.and_then(|v| match v {
@@ -152,6 +158,20 @@ pub fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_take_null_and_numbers() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(default, deserialize_with = "string")]
+            s: String,
+        }
+        let t = |j: &str| serde_json::from_str::<T>(j).unwrap().s;
+        assert_eq!(t(r#"{"s":null}"#), "");
+        assert_eq!(t(r#"{}"#), "");
+        assert_eq!(t(r#"{"s":12}"#), "12");
+        assert_eq!(t(r#"{"s":"VM «web»"}"#), "VM «web»");
+    }
 
     #[test]
     fn epoch_units_are_told_by_magnitude() {

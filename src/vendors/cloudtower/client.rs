@@ -214,13 +214,47 @@ impl Tower {
     }
 }
 
+/// The names of the parts a refresh may skip (the `part` label of
+/// `backup_collector_part_refused`): one per listing that a role may be refused, a release
+/// may lack, or a tower may not have deployed. `get-vms` and `get-clusters` are not parts:
+/// every tower has them and every role sees them, so a refusal there fails the collector.
+pub(super) mod part {
+    pub const SNAPSHOT_PLANS: &str = "snapshot_plans";
+    pub const VM_SNAPSHOTS: &str = "vm_snapshots";
+    pub const BACKUP_PLANS: &str = "backup_plans";
+    pub const BACKUP_RESTORE_POINTS: &str = "backup_restore_points";
+    pub const SNAPSHOT_PLAN_TASKS: &str = "snapshot_plan_tasks";
+    pub const TASKS: &str = "tasks";
+    pub const BACKUP_PLAN_EXECUTIONS: &str = "backup_plan_executions";
+    pub const BACKUP_TARGET_EXECUTIONS: &str = "backup_target_executions";
+    pub const ALERTS: &str = "alerts";
+    pub const USER_AUDIT_LOGS: &str = "user_audit_logs";
+    pub const BACKUP_STORE_REPOSITORIES: &str = "backup_store_repositories";
+}
+
+/// Why a backup part is skipped on a tower without the backup endpoints.
+pub(super) const NO_BACKUP_ENDPOINTS: &str = "this CloudTower has no backup endpoints \
+     (`get-backup-plans` answered 404: older than 4.6, or no backup service deployed)";
+
 /// Whether the tower has the backup endpoints (4.6 and later). A tower without them
-/// answers 404; we say so once in the log, skip them, and look again every hour in case
-/// the tower was upgraded.
+/// answers 404 to `get-backup-plans`; we say so once in the log, skip them (each shows as
+/// a skipped part), and look again every hour in case the tower was upgraded. A 404 on
+/// another backup listing, or a 403 on any, skips only that listing.
 #[derive(Debug, Default)]
 pub(super) struct BackupSupport {
     missing_since: Mutex<Option<Instant>>,
     logged: AtomicBool,
+}
+
+/// Records `parts` of `collector` as skipped because the tower has no backup endpoints.
+pub(super) fn skip_missing(
+    skips: &crate::vendors::Skips,
+    collector: crate::model::CollectorKind,
+    parts: &[&'static str],
+) {
+    for p in parts {
+        skips.record(collector, p, NO_BACKUP_ENDPOINTS.to_owned());
+    }
 }
 
 const RECHECK: Duration = Duration::from_secs(3600);

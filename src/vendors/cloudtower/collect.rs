@@ -6,27 +6,45 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::client::{BackupSupport, Query, Tower};
+use super::client::{BackupSupport, Query, Tower, part, skip_missing};
 use super::inventory::Scope;
 use super::mapping;
 use super::wire::{self, format_time};
 use crate::api::ApiError;
-use crate::model::{AuditEvent, Storage, StoragePool, Warning};
+use crate::model::{AuditEvent, CollectorKind, Storage, StoragePool, Warning};
+use crate::vendors::{Skips, VendorError};
 
 /// Unresolved alerts, with the category from their rule's object.
-pub(super) async fn warnings(tower: &Tower, scope: &Scope) -> Result<Vec<Warning>, ApiError> {
-    let alerts: Vec<wire::Alert> = tower
-        .list(
-            "alerts",
-            &Query::filter(json!({ "ended": false })).order("id_ASC"),
-        )
-        .await?;
+pub(super) async fn warnings(
+    tower: &Tower,
+    scope: &Scope,
+    skips: &Skips,
+) -> Result<Vec<Warning>, VendorError> {
+    let alerts: Vec<wire::Alert> = skips.or_empty(
+        CollectorKind::Warnings,
+        part::ALERTS,
+        tower
+            .list(
+                "alerts",
+                &Query::filter(json!({ "ended": false })).order("id_ASC"),
+            )
+            .await
+            .map_err(Into::into),
+    )?;
     let alerts: Vec<wire::Alert> = alerts
         .into_iter()
         .filter(|a| a.ended != Some(true) && scope.admits(a.cluster.as_ref()))
         .collect();
     let objects = rule_objects(tower, &alerts).await;
-    Ok(alerts
+    Ok(alert_warnings(alerts, &objects))
+}
+
+/// Alerts as warnings, one each; `objects` maps alert rule ids to their object word.
+pub(super) fn alert_warnings(
+    alerts: Vec<wire::Alert>,
+    objects: &HashMap<String, String>,
+) -> Vec<Warning> {
+    alerts
         .into_iter()
         .map(|a| {
             let rule = a.alert_rule.as_ref().and_then(|r| r.id.as_deref());
@@ -50,7 +68,7 @@ pub(super) async fn warnings(tower: &Tower, scope: &Scope) -> Result<Vec<Warning
                 message: a.message,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Alert rule id → the object word of its global rule. A failure here only costs the
@@ -109,24 +127,37 @@ async fn rule_objects(tower: &Tower, alerts: &[wire::Alert]) -> HashMap<String, 
 pub(super) async fn audit(
     tower: &Tower,
     scope: &Scope,
+    skips: &Skips,
     since: Timestamp,
     until: Timestamp,
-) -> Result<Vec<AuditEvent>, ApiError> {
-    let logs: Vec<wire::UserAuditLog> = tower
-        .list(
-            "user-audit-logs",
-            &Query::filter(json!({
-                "createdAt_gte": format_time(since),
-                "createdAt_lt": format_time(until),
-            }))
-            .order("createdAt_ASC"),
-        )
-        .await?;
-    Ok(logs
-        .into_iter()
+) -> Result<Vec<AuditEvent>, VendorError> {
+    let logs: Vec<wire::UserAuditLog> = skips.or_empty(
+        CollectorKind::Audit,
+        part::USER_AUDIT_LOGS,
+        tower
+            .list(
+                "user-audit-logs",
+                &Query::filter(json!({
+                    "createdAt_gte": format_time(since),
+                    "createdAt_lt": format_time(until),
+                }))
+                .order("createdAt_ASC"),
+            )
+            .await
+            .map_err(Into::into),
+    )?;
+    Ok(audit_events(logs, scope))
+}
+
+/// User audit logs as events, one each (those outside the target's clusters aside).
+pub(super) fn audit_events(logs: Vec<wire::UserAuditLog>, scope: &Scope) -> Vec<AuditEvent> {
+    logs.into_iter()
         .filter(|l| scope.admits(l.cluster.as_ref()))
         .filter_map(|l| {
-            let time = l.created_at?;
+            let Some(time) = l.created_at.or(l.started_at).or(l.finished_at) else {
+                tracing::warn!(id = %l.id, action = %l.action, "a CloudTower audit log without a readable time is left out");
+                return None;
+            };
             let object = match (&l.resource_type, &l.resource_id) {
                 (Some(t), Some(id)) => format!("{t} {id}"),
                 (Some(t), None) => t.clone(),
@@ -154,7 +185,7 @@ pub(super) async fn audit(
                 },
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Cluster data capacity, and the backup stores where the tower has them.
@@ -162,8 +193,8 @@ pub(super) async fn storage(
     tower: &Tower,
     scope: &Scope,
     backup: &BackupSupport,
-    target: &str,
-) -> Result<Storage, ApiError> {
+    skips: &Skips,
+) -> Result<Storage, VendorError> {
     let cluster_query = Query::filter(match &scope.clusters {
         Some(names) => json!({ "name_in": names }),
         None => json!({}),
@@ -172,22 +203,31 @@ pub(super) async fn storage(
     let skip_backup = backup.known_missing();
     let stores = async {
         if skip_backup {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        backup.observe(
-            target,
-            tower
-                .list::<wire::BackupStoreRepository>(
-                    "backup-store-repositories",
-                    &Query::all().order("id_ASC"),
-                )
-                .await,
-        )
+        tower
+            .list::<wire::BackupStoreRepository>(
+                "backup-store-repositories",
+                &Query::all().order("id_ASC"),
+            )
+            .await
     };
     let (clusters, stores) = tokio::join!(
         tower.list::<wire::Cluster>("clusters", &cluster_query),
         stores
     );
+    if skip_backup {
+        skip_missing(
+            skips,
+            CollectorKind::Storage,
+            &[part::BACKUP_STORE_REPOSITORIES],
+        );
+    }
+    let stores = skips.or_empty(
+        CollectorKind::Storage,
+        part::BACKUP_STORE_REPOSITORIES,
+        stores.map_err(Into::into),
+    )?;
     let mut pools: Vec<StoragePool> = clusters?
         .into_iter()
         .map(|c| StoragePool {
@@ -196,16 +236,11 @@ pub(super) async fn storage(
             used_bytes: c.used_data_space,
         })
         .collect();
-    pools.extend(
-        stores?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| StoragePool {
-                name: s.name,
-                capacity_bytes: s.total_capacity,
-                used_bytes: s.used_data_space,
-            }),
-    );
+    pools.extend(stores.into_iter().map(|s| StoragePool {
+        name: s.name,
+        capacity_bytes: s.total_capacity,
+        used_bytes: s.used_data_space,
+    }));
     Ok(Storage {
         pools,
         tenants: Vec::new(),

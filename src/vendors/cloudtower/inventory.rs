@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::client::{BackupSupport, Query, Tower};
+use super::client::{BackupSupport, Query, Tower, part, skip_missing};
 use super::mapping;
 use super::wire;
-use crate::api::ApiError;
-use crate::model::Object;
+use crate::model::{CollectorKind, Object};
+use crate::vendors::{Skips, VendorError};
 
 /// The clusters a target is limited to (`clusters:`), or every cluster.
 #[derive(Clone, Debug, Default)]
@@ -82,7 +82,8 @@ pub(super) async fn fetch_base(
     scope: &Scope,
     backup: &BackupSupport,
     target: &str,
-) -> Result<Base, ApiError> {
+    skips: &Skips,
+) -> Result<Base, VendorError> {
     let vm_query = Query::filter(and([
         scope.cluster_filter(),
         Some(json!({ "in_recycle_bin": false })),
@@ -104,17 +105,14 @@ pub(super) async fn fetch_base(
     };
     let restore_points = async {
         if skip_backup {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        backup.observe(
-            target,
-            tower
-                .list::<wire::BackupRestorePoint>(
-                    "backup-restore-points",
-                    &Query::all().order("local_created_at_ASC"),
-                )
-                .await,
-        )
+        tower
+            .list::<wire::BackupRestorePoint>(
+                "backup-restore-points",
+                &Query::all().order("local_created_at_ASC"),
+            )
+            .await
     };
     let (vms, snapshot_plans, backup_plans, snapshots, restore_points) = tokio::join!(
         tower.list::<wire::Vm>("vms", &vm_query),
@@ -124,41 +122,97 @@ pub(super) async fn fetch_base(
         restore_points,
     );
     let vms = vms?;
-    let backup_plans = backup_plans?;
-    let restore_points = if backup_plans.is_some() {
-        restore_points?.unwrap_or_default()
-    } else {
-        Vec::new()
+    // The plans decide both the inventory's protection and which VMs a plan's run is a
+    // job of, so a refused plan listing is a part of both collectors.
+    let refused = |part: &'static str, e: &VendorError| {
+        skips.record(CollectorKind::Inventory, part, e.to_string());
+        skips.record(CollectorKind::Jobs, part, e.to_string());
     };
-    let vm_index = vms
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.id.clone(), i))
-        .collect();
-    let vm_by_local_id = vms
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.local_id.clone().map(|l| (l, i)))
-        .collect();
-    let snapshot_plans: HashMap<String, wire::SnapshotPlan> = snapshot_plans?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
-    let backup_plans: Option<HashMap<String, wire::BackupPlan>> =
-        backup_plans.map(|ps| ps.into_iter().map(|p| (p.id.clone(), p)).collect());
-    let mut base = Base {
+    let snapshot_plans = match snapshot_plans.map_err(VendorError::from) {
+        Err(e) if Skips::is_refusal(&e) => {
+            refused(part::SNAPSHOT_PLANS, &e);
+            Vec::new()
+        }
+        other => other?,
+    };
+    let backup_plans = match backup_plans.map_err(VendorError::from) {
+        // A 403 (a 404 is an older tower, `Ok(None)`): this role may not see backup plans;
+        // the other backup listings are still read.
+        Err(e) if Skips::is_refusal(&e) => {
+            refused(part::BACKUP_PLANS, &e);
+            Some(Vec::new())
+        }
+        other => other?,
+    };
+    let restore_points = match backup_plans {
+        Some(_) => skips.or_empty(
+            CollectorKind::Inventory,
+            part::BACKUP_RESTORE_POINTS,
+            restore_points.map_err(VendorError::from),
+        )?,
+        None => {
+            skip_missing(
+                skips,
+                CollectorKind::Inventory,
+                &[part::BACKUP_PLANS, part::BACKUP_RESTORE_POINTS],
+            );
+            Vec::new()
+        }
+    };
+    let snapshots = skips.or_empty(
+        CollectorKind::Inventory,
+        part::VM_SNAPSHOTS,
+        snapshots.map_err(VendorError::from),
+    )?;
+    Ok(Base::new(
         vms,
-        vm_index,
-        vm_by_local_id,
         snapshot_plans,
         backup_plans,
-        snapshots: snapshots?,
+        snapshots,
         restore_points,
-        members: HashMap::new(),
-        plans_of: Vec::new(),
-    };
-    base.link_plans();
-    Ok(base)
+    ))
+}
+
+impl Base {
+    /// The base of what was read; `backup_plans: None` when the tower has no backup
+    /// endpoints.
+    pub fn new(
+        vms: Vec<wire::Vm>,
+        snapshot_plans: Vec<wire::SnapshotPlan>,
+        backup_plans: Option<Vec<wire::BackupPlan>>,
+        snapshots: Vec<wire::VmSnapshot>,
+        restore_points: Vec<wire::BackupRestorePoint>,
+    ) -> Base {
+        let vm_index = vms
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.clone(), i))
+            .collect();
+        let vm_by_local_id = vms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.local_id.clone().map(|l| (l, i)))
+            .collect();
+        let snapshot_plans: HashMap<String, wire::SnapshotPlan> = snapshot_plans
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let backup_plans: Option<HashMap<String, wire::BackupPlan>> =
+            backup_plans.map(|ps| ps.into_iter().map(|p| (p.id.clone(), p)).collect());
+        let mut base = Base {
+            vms,
+            vm_index,
+            vm_by_local_id,
+            snapshot_plans,
+            backup_plans,
+            snapshots,
+            restore_points,
+            members: HashMap::new(),
+            plans_of: Vec::new(),
+        };
+        base.link_plans();
+        base
+    }
 }
 
 impl Base {

@@ -9,12 +9,12 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use super::client::{BackupSupport, Query, Tower};
+use super::client::{Query, Tower, part, skip_missing};
 use super::inventory::{Base, Scope, and};
 use super::mapping;
 use super::wire::{self, format_time};
-use crate::api::ApiError;
-use crate::model::{Job, JobKind, JobResult};
+use crate::model::{CollectorKind, Job, JobKind, JobResult};
+use crate::vendors::{Skips, VendorError};
 
 /// How long before the window a backup may have started and still end inside it.
 /// Backup executions carry only their start and duration, so they are read from this much
@@ -67,10 +67,9 @@ pub(super) async fn fetch_jobs(
     tower: &Tower,
     scope: &Scope,
     base: &Base,
-    backup: &BackupSupport,
-    target: &str,
+    skips: &Skips,
     range: JobRange,
-) -> Result<Vec<Job>, ApiError> {
+) -> Result<Vec<Job>, VendorError> {
     let early = crate::clock::before(range.since, LONGEST_RUN);
     let snapshot_query = Query::filter(and([
         scope.cluster_filter(),
@@ -100,7 +99,7 @@ pub(super) async fn fetch_jobs(
     .order("local_created_at_ASC");
     let executions = async {
         if !with_backup {
-            return Ok(None);
+            return (Ok(Vec::new()), Ok(Vec::new()));
         }
         let q = Query::filter(range.filter(
             "local_created_at",
@@ -116,22 +115,42 @@ pub(super) async fn fetch_jobs(
             mapping::TARGET_EXECUTION_RUNNING,
         ))
         .order("executed_at_ASC");
-        let (plans, targets) = tokio::join!(
+        tokio::join!(
             tower.list::<wire::BackupPlanExecution>("backup-plan-executions", &q),
             tower.list::<wire::BackupTargetExecution>("backup-target-executions", &t),
-        );
-        backup.observe(target, plans.and_then(|p| Ok((p, targets?))))
+        )
     };
-    let (snapshot_tasks, tasks, executions) = tokio::join!(
+    let (snapshot_tasks, tasks, (plans, targets)) = tokio::join!(
         tower.list::<wire::SnapshotPlanTask>("snapshot-plan-tasks", &snapshot_query),
         tower.list::<wire::Task>("tasks", &task_query),
         executions,
     );
-    let mut jobs = snapshot_jobs(base, &snapshot_tasks?);
-    if let Some((plans, targets)) = executions? {
-        jobs.extend(backup_jobs(base, &plans, &targets));
+    let snapshot_tasks = skips.or_empty(
+        CollectorKind::Jobs,
+        part::SNAPSHOT_PLAN_TASKS,
+        snapshot_tasks.map_err(Into::into),
+    )?;
+    let tasks = skips.or_empty(CollectorKind::Jobs, part::TASKS, tasks.map_err(Into::into))?;
+    let plans = skips.or_empty(
+        CollectorKind::Jobs,
+        part::BACKUP_PLAN_EXECUTIONS,
+        plans.map_err(Into::into),
+    )?;
+    let targets = skips.or_empty(
+        CollectorKind::Jobs,
+        part::BACKUP_TARGET_EXECUTIONS,
+        targets.map_err(Into::into),
+    )?;
+    if !with_backup {
+        skip_missing(
+            skips,
+            CollectorKind::Jobs,
+            &[part::BACKUP_PLAN_EXECUTIONS, part::BACKUP_TARGET_EXECUTIONS],
+        );
     }
-    jobs.extend(task_jobs(base, &tasks?, with_backup));
+    let mut jobs = snapshot_jobs(base, &snapshot_tasks);
+    jobs.extend(backup_jobs(base, &plans, &targets));
+    jobs.extend(task_jobs(base, &tasks, with_backup));
     jobs.retain(|j| range.keeps(j));
     jobs.sort_by(|a, b| (a.time(), &a.id).cmp(&(b.time(), &b.id)));
     Ok(jobs)
@@ -144,7 +163,8 @@ pub(super) async fn history_begins(
     tower: &Tower,
     scope: &Scope,
     base: &Base,
-) -> Result<Option<Timestamp>, ApiError> {
+    skips: &Skips,
+) -> Result<Option<Timestamp>, VendorError> {
     let snapshot_query = Query::filter(and([scope.cluster_filter()])).order("start_time_ASC");
     let execution_query = Query::all().order("local_created_at_ASC");
     let executions = async {
@@ -160,8 +180,22 @@ pub(super) async fn history_begins(
         tower.first::<wire::SnapshotPlanTask>("snapshot-plan-tasks", &snapshot_query),
         executions,
     );
-    let task = task?.and_then(|t| t.start_time);
-    let execution = execution?.and_then(|e| e.local_created_at);
+    let task = skips
+        .optional(
+            CollectorKind::Jobs,
+            part::SNAPSHOT_PLAN_TASKS,
+            task.map_err(VendorError::from),
+        )?
+        .flatten()
+        .and_then(|t| t.start_time);
+    let execution = skips
+        .optional(
+            CollectorKind::Jobs,
+            part::BACKUP_PLAN_EXECUTIONS,
+            execution.map_err(VendorError::from),
+        )?
+        .flatten()
+        .and_then(|e| e.local_created_at);
     Ok(task.max(execution))
 }
 
@@ -178,7 +212,7 @@ fn existed(vm: &wire::Vm, at: Option<Timestamp>) -> bool {
     }
 }
 
-fn snapshot_jobs(base: &Base, tasks: &[wire::SnapshotPlanTask]) -> Vec<Job> {
+pub(super) fn snapshot_jobs(base: &Base, tasks: &[wire::SnapshotPlanTask]) -> Vec<Job> {
     let mut jobs = Vec::new();
     for task in tasks {
         let Some(plan) = task.snapshot_plan.as_ref().and_then(|p| p.id.as_deref()) else {
@@ -214,7 +248,7 @@ fn snapshot_jobs(base: &Base, tasks: &[wire::SnapshotPlanTask]) -> Vec<Job> {
     jobs
 }
 
-fn backup_jobs(
+pub(super) fn backup_jobs(
     base: &Base,
     executions: &[wire::BackupPlanExecution],
     targets: &[wire::BackupTargetExecution],
@@ -313,7 +347,7 @@ fn vm_id_in(args: &Value) -> Option<&str> {
     }
 }
 
-fn task_jobs(base: &Base, tasks: &[wire::Task], with_backup: bool) -> Vec<Job> {
+pub(super) fn task_jobs(base: &Base, tasks: &[wire::Task], with_backup: bool) -> Vec<Job> {
     let snapshots: std::collections::HashMap<&str, &wire::VmSnapshot> =
         base.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut jobs = Vec::new();

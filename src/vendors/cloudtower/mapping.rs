@@ -193,7 +193,9 @@ pub(super) fn alert_category(
 }
 
 /// `UserAuditLog.action` is free text ("Create VM snapshot"); we ask for English
-/// (`content-language: en-US`) and read its leading verb.
+/// (`content-language: en-US`) and read its leading verb (after a leading "Batch" or
+/// "Bulk"). A verb maps to a named action only when it means that action; everything
+/// else, and every read-only verb (export, download, view, ...), is `other` (contract §3).
 pub(super) const AUDIT_VERB: &[(&str, AuditAction)] = &[
     ("login", AuditAction::Login),
     ("create", AuditAction::Create),
@@ -208,14 +210,24 @@ pub(super) const AUDIT_VERB: &[(&str, AuditAction)] = &[
     ("set", AuditAction::Modify),
     ("enable", AuditAction::Modify),
     ("disable", AuditAction::Modify),
+    // Of a plan: it stops or restarts protecting its VMs, a change of configuration.
     ("suspend", AuditAction::Modify),
     ("resume", AuditAction::Modify),
     ("delete", AuditAction::Delete),
     ("remove", AuditAction::Delete),
-    ("export", AuditAction::Info),
-    ("download", AuditAction::Info),
-    ("view", AuditAction::Info),
+    // Read-only or session words: they change nothing, so they are `other`.
+    ("export", AuditAction::Other),
+    ("download", AuditAction::Other),
+    ("view", AuditAction::Other),
+    ("get", AuditAction::Other),
+    ("query", AuditAction::Other),
+    ("search", AuditAction::Other),
+    ("browse", AuditAction::Other),
+    ("logout", AuditAction::Other),
 ];
+
+/// Leading words that qualify the verb after them ("Batch delete VMs").
+const AUDIT_QUALIFIERS: &[&str] = &["batch", "bulk"];
 
 /// `UserAuditLogStatus`: did the audited operation succeed?
 pub(super) const AUDIT_STATUS: &[(&str, bool)] = &[("SUCCESSED", true), ("FAILED", false)];
@@ -223,9 +235,10 @@ pub(super) const AUDIT_STATUS: &[(&str, bool)] = &[("SUCCESSED", true), ("FAILED
 pub(super) fn audit_action(action: &str, status: Option<&str>) -> AuditAction {
     let verb = action
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .find(|w| !w.is_empty())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .find(|w| !AUDIT_QUALIFIERS.contains(&w.as_str()))
+        .unwrap_or_default();
     let by_verb = AUDIT_VERB
         .iter()
         .find(|(k, _)| *k == verb)
@@ -511,13 +524,88 @@ mod tests {
             ("Update snapshot plan", None, AuditAction::Modify),
             ("Delete VM snapshot", Some("SUCCESSED"), AuditAction::Delete),
             ("Remove host", Some("SUCCESSED"), AuditAction::Delete),
-            ("Export alerts", Some("SUCCESSED"), AuditAction::Info),
+            ("Export alerts", Some("SUCCESSED"), AuditAction::Other),
+            (
+                "Download VM console log",
+                Some("SUCCESSED"),
+                AuditAction::Other,
+            ),
+            ("Batch delete VMs", Some("SUCCESSED"), AuditAction::Delete),
+            ("Logout", Some("SUCCESSED"), AuditAction::Other),
+            ("Login", Some("PARTIAL"), AuditAction::Login),
             ("Create backup plan", Some("FAILED"), AuditAction::Error),
             ("Mount CD-ROM", Some("SUCCESSED"), AuditAction::Other),
             ("", None, AuditAction::Other),
         ];
         for (action, status, want) in cases {
             assert_eq!(audit_action(action, status), want, "{action} {status:?}");
+        }
+    }
+
+    /// Contract §3: a word is a named action only when it means it. Read-only words are
+    /// `other`; `info` is never guessed from a verb; `login_failed` and `error` come only
+    /// from the status.
+    #[test]
+    fn audit_verbs_name_only_what_they_mean() {
+        let means: &[(AuditAction, &[&str])] = &[
+            (AuditAction::Login, &["login"]),
+            (AuditAction::Create, &["create", "add", "clone", "import"]),
+            (
+                AuditAction::Modify,
+                &[
+                    "update", "edit", "modify", "rename", "change", "set", "enable", "disable",
+                    "suspend", "resume",
+                ],
+            ),
+            (AuditAction::Delete, &["delete", "remove"]),
+        ];
+        const READ_ONLY: &[&str] = &[
+            "export", "download", "view", "get", "query", "search", "browse", "logout",
+        ];
+        for (verb, action) in AUDIT_VERB {
+            let named = means
+                .iter()
+                .find(|(_, verbs)| verbs.contains(verb))
+                .map(|(a, _)| *a);
+            match named {
+                Some(a) => assert_eq!(*action, a, "{verb}"),
+                None => {
+                    assert!(
+                        READ_ONLY.contains(verb),
+                        "{verb} is neither named nor read-only"
+                    );
+                    assert_eq!(*action, AuditAction::Other, "{verb} is read-only");
+                }
+            }
+            assert!(
+                !matches!(
+                    action,
+                    AuditAction::Info | AuditAction::Error | AuditAction::LoginFailed
+                ),
+                "{verb}: info, error and login_failed are not verbs"
+            );
+        }
+        for w in READ_ONLY {
+            let action = format!("{} something", w.to_ascii_uppercase());
+            assert_eq!(
+                audit_action(&action, Some("SUCCESSED")),
+                AuditAction::Other,
+                "{w}"
+            );
+        }
+        // Words that are not in the table are not guessed from their likeness.
+        for action in [
+            "Power on VM",
+            "Migrate VM",
+            "Rollback VM",
+            "Mount CD-ROM",
+            "Login2",
+        ] {
+            assert_eq!(
+                audit_action(action, Some("SUCCESSED")),
+                AuditAction::Other,
+                "{action}"
+            );
         }
     }
 

@@ -11,6 +11,8 @@ mod collect;
 mod inventory;
 mod jobs;
 mod mapping;
+#[cfg(test)]
+mod proptests;
 pub mod sim;
 mod wire;
 
@@ -25,8 +27,8 @@ use serde_json::json;
 use self::client::{Auth, BackupSupport, Query, Tower};
 use self::inventory::{Scope, and};
 use self::jobs::JobRange;
-use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
-use crate::api::{ApiClient, ClientSettings};
+use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::config::TargetSettings;
 use crate::model::Vendor;
 
@@ -92,6 +94,32 @@ pub fn validate(target: &TargetSettings) -> Vec<String> {
     problems
 }
 
+/// The tower's root from the `url` a person gave: the bare host (or a reverse proxy's
+/// sub-path), with or without CloudTower's API path `/v2/api`, with or without a trailing
+/// slash. The query and fragment of a pasted console address (`https://tower/#/vms`) are
+/// dropped. Requests then go to `<root>/v2/api/<operation>`.
+pub fn tower_root(url: &url::Url) -> url::Url {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let mut path = u.path().trim_end_matches('/').to_owned();
+    if path.to_ascii_lowercase().ends_with(client::API) {
+        path.truncate(path.len() - client::API.len());
+    }
+    let path = path.trim_end_matches('/').to_owned();
+    u.set_path(if path.is_empty() { "/" } else { &path });
+    u
+}
+
+/// The API base a `url` resolves to: `<root>/v2/api`.
+pub fn api_base(url: &url::Url) -> String {
+    format!(
+        "{}{}",
+        tower_root(url).as_str().trim_end_matches('/'),
+        client::API
+    )
+}
+
 /// Knobs that are not config keys.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -119,7 +147,7 @@ pub fn build_with(
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let url = target.url.clone().ok_or("`url` is required")?;
+    let url = tower_root(target.url.as_ref().ok_or("`url` is required")?);
     let auth = match target.raw.secret("token")? {
         Some(key) => Auth::ApiKey(key),
         None => Auth::Password {
@@ -134,6 +162,7 @@ pub fn build_with(
                 .to_ascii_uppercase(),
         },
     };
+    let api = api_base(&url);
     let mut settings = ClientSettings::new(Vendor::Cloudtower, &target.name, url);
     settings.request_timeout = target.timeout;
     settings.max_concurrent_requests = target.max_concurrent_requests;
@@ -153,6 +182,7 @@ pub fn build_with(
     .map_err(|e| e.to_string())?;
     Ok(Arc::new(CloudTower {
         name: target.name.clone(),
+        api_base: api,
         tower: Tower {
             client,
             page_size: options.page_size.max(1),
@@ -166,6 +196,8 @@ pub fn build_with(
 
 pub struct CloudTower {
     name: String,
+    /// `<root>/v2/api`, as `check --online` prints it.
+    api_base: String,
     tower: Tower,
     scope: Scope,
     backup: BackupSupport,
@@ -184,47 +216,35 @@ const FAR_BEFORE_PERIOD: Duration = Duration::from_secs(35 * 86_400);
 impl Adapter for CloudTower {
     async fn collect(&self, window: Window) -> Collection {
         let tower = &self.tower;
+        let skips = Skips::default();
         let main = async {
-            match inventory::fetch_base(tower, &self.scope, &self.backup, &self.name).await {
+            match inventory::fetch_base(tower, &self.scope, &self.backup, &self.name, &skips).await
+            {
                 Ok(base) => {
                     let range = JobRange {
                         since: window.since,
                         until: None,
                     };
-                    let jobs = jobs::fetch_jobs(
-                        tower,
-                        &self.scope,
-                        &base,
-                        &self.backup,
-                        &self.name,
-                        range,
-                    )
-                    .await;
-                    (
-                        Ok(inventory::inventory(&base)),
-                        jobs.map_err(VendorError::from),
-                    )
+                    let jobs = jobs::fetch_jobs(tower, &self.scope, &base, &skips, range).await;
+                    (Ok(inventory::inventory(&base)), jobs)
                 }
-                Err(e) => {
-                    let e = VendorError::from(e);
-                    (Err(e.clone()), Err(e))
-                }
+                Err(e) => (Err(e.clone()), Err(e)),
             }
         };
         let until = window.now + jiff::SignedDuration::from_secs(1);
         let (main, warnings, audit, storage) = tokio::join!(
             main,
-            collect::warnings(tower, &self.scope),
-            collect::audit(tower, &self.scope, window.since, until),
-            collect::storage(tower, &self.scope, &self.backup, &self.name),
+            collect::warnings(tower, &self.scope, &skips),
+            collect::audit(tower, &self.scope, &skips, window.since, until),
+            collect::storage(tower, &self.scope, &self.backup, &skips),
         );
         Collection {
             inventory: main.0,
             jobs: main.1,
-            warnings: warnings.map_err(Into::into),
-            audit: audit.map_err(Into::into),
-            storage: storage.map_err(Into::into),
-            skipped: Vec::new(),
+            warnings,
+            audit,
+            storage,
+            skipped: skips.take(),
         }
     }
 
@@ -257,25 +277,43 @@ impl Adapter for CloudTower {
             tower.count("backup-plans", &all),
             tower.count("alerts", &active),
         );
-        let backup = match self.backup.observe(&self.name, backup_plans)? {
-            Some(n) => counted(n, "backup plan", "backup plans"),
-            None => "backup plans: unsupported (tower older than 4.6)".to_owned(),
+        // As in a refresh: the VMs and clusters must be readable; a refused listing of
+        // the others is a part this account does not have.
+        let part = |what: &str, r: Result<u64, ApiError>, one: &str, many: &str| match r
+            .map_err(VendorError::from)
+        {
+            Ok(n) => Ok(counted(n, one, many)),
+            Err(e) if Skips::is_refusal(&e) => Ok(format!("{what}: refused ({e})")),
+            Err(e) => Err(e),
+        };
+        let backup = match self.backup.observe(&self.name, backup_plans) {
+            Ok(Some(n)) => counted(n, "backup plan", "backup plans"),
+            Ok(None) => "backup plans: unsupported (tower older than 4.6)".to_owned(),
+            Err(e) => part("backup plans", Err(e), "", "")?,
         };
         Ok(format!(
-            "CloudTower {}: {} in {}, {}, {backup}, {}",
+            "CloudTower {} at {}: {} in {}, {}, {backup}, {}",
             version.as_deref().unwrap_or("(version unknown)"),
+            self.api_base,
             counted(vms?, "VM", "VMs"),
             counted(clusters?, "cluster", "clusters"),
-            counted(snapshot_plans?, "snapshot plan", "snapshot plans"),
-            counted(alerts?, "active alert", "active alerts"),
+            part(
+                "snapshot plans",
+                snapshot_plans,
+                "snapshot plan",
+                "snapshot plans"
+            )?,
+            part("active alerts", alerts, "active alert", "active alerts")?,
         ))
     }
 
     async fn history(&self, period: Period) -> Result<History, VendorError> {
         let tower = &self.tower;
-        let base = inventory::fetch_base(tower, &self.scope, &self.backup, &self.name).await?;
+        let skips = Skips::default();
+        let base =
+            inventory::fetch_base(tower, &self.scope, &self.backup, &self.name, &skips).await?;
         let mut objects = inventory::inventory(&base);
-        if let Some(begins) = jobs::history_begins(tower, &self.scope, &base).await? {
+        if let Some(begins) = jobs::history_begins(tower, &self.scope, &base, &skips).await? {
             for o in &mut objects {
                 if o.created.is_none_or(|c| c < begins) {
                     o.history_start = Some(begins);
@@ -288,8 +326,8 @@ impl Adapter for CloudTower {
             until: Some(period.to),
         };
         let (jobs, audit) = tokio::join!(
-            jobs::fetch_jobs(tower, &self.scope, &base, &self.backup, &self.name, range),
-            collect::audit(tower, &self.scope, period.from, period.to),
+            jobs::fetch_jobs(tower, &self.scope, &base, &skips, range),
+            collect::audit(tower, &self.scope, &skips, period.from, period.to),
         );
         let mut jobs = jobs?;
         let succeeded: HashSet<&str> = jobs
@@ -306,8 +344,7 @@ impl Adapter for CloudTower {
                 since: crate::clock::before(period.from, FAR_BEFORE_PERIOD),
                 until: Some(near),
             };
-            let more =
-                jobs::fetch_jobs(tower, &self.scope, &base, &self.backup, &self.name, far).await?;
+            let more = jobs::fetch_jobs(tower, &self.scope, &base, &skips, far).await?;
             let known: HashSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
             jobs.extend(more.into_iter().filter(|j| !known.contains(&j.id)));
             jobs.sort_by(|a, b| (a.time(), &a.id).cmp(&(b.time(), &b.id)));
@@ -316,7 +353,40 @@ impl Adapter for CloudTower {
             objects,
             jobs,
             audit: audit?,
-            skipped: Vec::new(),
+            skipped: skips.take(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_url_form_resolves_to_one_api_base() {
+        let base = |s: &str| api_base(&url::Url::parse(s).unwrap());
+        for s in [
+            "https://tower.example.com",
+            "https://tower.example.com/",
+            "https://tower.example.com/v2/api",
+            "https://tower.example.com/v2/api/",
+            "https://tower.example.com/v2/api//",
+            "https://tower.example.com/V2/Api",
+            "https://tower.example.com/?lang=en#/vms",
+        ] {
+            assert_eq!(base(s), "https://tower.example.com/v2/api", "{s}");
+        }
+        for s in [
+            "http://10.0.0.5:8080/tower",
+            "http://10.0.0.5:8080/tower/",
+            "http://10.0.0.5:8080/tower/v2/api",
+        ] {
+            assert_eq!(base(s), "http://10.0.0.5:8080/tower/v2/api", "{s}");
+        }
+        // Only a whole trailing `/v2/api` is the API path.
+        assert_eq!(
+            base("https://t.example.com/xv2/api"),
+            "https://t.example.com/xv2/api/v2/api"
+        );
     }
 }

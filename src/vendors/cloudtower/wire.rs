@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::vendors::lenient::{opt_bool, opt_i64, opt_string, opt_u64, vec_or_null};
+use crate::vendors::lenient::{opt_bool, opt_i64, opt_string, opt_u64, string, vec_or_null};
 
 /// Items that can be paged with an `after` cursor.
 pub(super) trait Identified {
@@ -108,7 +108,7 @@ pub(super) struct Vm {
     pub id: String,
     #[serde(default, deserialize_with = "opt_string")]
     pub local_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub name: String,
     #[serde(default)]
     pub cluster: Option<Nested>,
@@ -139,7 +139,7 @@ pub(super) struct VmSnapshot {
 #[derive(Clone, Debug, Deserialize)]
 pub(super) struct SnapshotPlan {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub name: String,
     #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
@@ -177,7 +177,7 @@ pub(super) struct TimePoint {
 #[derive(Clone, Debug, Deserialize)]
 pub(super) struct BackupPlan {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub name: String,
     #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
@@ -272,11 +272,11 @@ pub(super) struct Task {
 #[derive(Clone, Debug, Deserialize)]
 pub(super) struct Alert {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub severity: String,
     #[serde(default, deserialize_with = "opt_bool")]
     pub ended: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub message: String,
     #[serde(default)]
     pub cluster: Option<Nested>,
@@ -307,9 +307,9 @@ pub(super) struct GlobalAlertRule {
 #[derive(Clone, Debug, Deserialize)]
 pub(super) struct UserAuditLog {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub action: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub message: String,
     #[serde(default, deserialize_with = "opt_string")]
     pub status: Option<String>,
@@ -325,12 +325,16 @@ pub(super) struct UserAuditLog {
     pub cluster: Option<Nested>,
     #[serde(default, rename = "createdAt", deserialize_with = "opt_time")]
     pub created_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "opt_time")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "opt_time")]
+    pub finished_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub(super) struct Cluster {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub name: String,
     #[serde(default, deserialize_with = "opt_u64")]
     pub total_data_capacity: Option<u64>,
@@ -341,7 +345,7 @@ pub(super) struct Cluster {
 #[derive(Clone, Debug, Deserialize)]
 pub(super) struct BackupStoreRepository {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string")]
     pub name: String,
     #[serde(default, deserialize_with = "opt_u64")]
     pub total_capacity: Option<u64>,

@@ -229,7 +229,8 @@ async fn probe_counts_what_would_be_scraped() {
         .iter()
         .filter(|v| v.role != Role::Deleted)
         .count();
-    assert!(p.starts_with("CloudTower 4.6.0:"), "{p}");
+    let base = format!("CloudTower 4.6.0 at {}v2/api:", h.url(""));
+    assert!(p.starts_with(&base), "{p}");
     assert!(p.contains(&format!("{vms} VMs in 3 clusters")), "{p}");
     assert!(p.contains("3 backup plans"), "{p}");
 }
@@ -252,8 +253,9 @@ async fn probe_of_a_limited_old_tower_counts_its_cluster_only() {
     assert_eq!(
         p,
         format!(
-            "CloudTower 4.3.0: {vms} VMs in 1 cluster, 2 snapshot plans, \
-             backup plans: unsupported (tower older than 4.6), {alerts} active alerts"
+            "CloudTower 4.3.0 at {}v2/api: {vms} VMs in 1 cluster, 2 snapshot plans, \
+             backup plans: unsupported (tower older than 4.6), {alerts} active alerts",
+            h.url("old/")
         )
     );
 }

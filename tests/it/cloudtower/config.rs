@@ -103,6 +103,15 @@ async fn demo_targets_log_in_and_collect() {
         assert!(c.jobs.is_ok() && c.warnings.is_ok() && c.audit.is_ok() && c.storage.is_ok());
         if t.name == "cloudtower-legacy-demo" {
             assert!(inventory.iter().all(|o| o.tenant == CLUSTERS[0].0));
+            assert!(t.url.as_ref().unwrap().path().ends_with("/old/v2/api"));
+            // Degraded but up: the older tower's backup parts are skipped, and say so.
+            assert!(
+                c.skipped.iter().any(|p| p.part == "backup_plans"),
+                "{:?}",
+                c.skipped
+            );
+        } else {
+            assert!(c.skipped.is_empty(), "{:?}", c.skipped);
         }
     }
 }

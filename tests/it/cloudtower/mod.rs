@@ -23,7 +23,9 @@ mod collect;
 mod config;
 mod exporter;
 mod faults;
+mod parts;
 mod simulator;
+mod urls;
 
 /// 2026-03-15T10:37:00Z.
 const NOW: i64 = 1_773_571_020;
@@ -65,10 +67,12 @@ impl Harness {
 
     /// The YAML of one cloudtower target named `t` with `keys` (one `key: value` a line).
     fn config(&self, mount: &str, keys: &str) -> String {
-        let mut text = format!(
-            "targets:\n  - name: t\n    vendor: cloudtower\n    url: \"{}\"\n",
-            self.url(mount)
-        );
+        Self::config_at(&self.url(mount), keys)
+    }
+
+    fn config_at(url: &str, keys: &str) -> String {
+        let mut text =
+            format!("targets:\n  - name: t\n    vendor: cloudtower\n    url: \"{url}\"\n");
         for line in keys.lines().filter(|l| !l.trim().is_empty()) {
             text.push_str(&format!("    {}\n", line.trim()));
         }
@@ -81,7 +85,16 @@ impl Harness {
     }
 
     fn adapter_with(&self, mount: &str, keys: &str, options: Options) -> Arc<CloudTower> {
-        let text = self.config(mount, keys);
+        self.adapter_at_with(&self.url(mount), keys, options)
+    }
+
+    /// An adapter whose `url` is exactly `url`.
+    fn adapter_at(&self, url: &str, keys: &str) -> Arc<CloudTower> {
+        self.adapter_at_with(url, keys, Options::default())
+    }
+
+    fn adapter_at_with(&self, url: &str, keys: &str, options: Options) -> Arc<CloudTower> {
+        let text = Self::config_at(url, keys);
         let settings = Settings::parse(&text, Path::new("test.yml")).unwrap();
         let ctx = AdapterContext {
             metrics: self.metrics.clone(),

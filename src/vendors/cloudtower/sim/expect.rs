@@ -401,7 +401,6 @@ impl World {
                     ("Create VM snapshot" | "Create backup plan", _) => AuditAction::Create,
                     ("Update snapshot plan" | "Edit VM", _) => AuditAction::Modify,
                     ("Delete VM snapshot" | "Remove host", _) => AuditAction::Delete,
-                    ("Export audit logs", _) => AuditAction::Info,
                     _ => AuditAction::Other,
                 };
                 let object = match (e.resource_type, e.vm) {

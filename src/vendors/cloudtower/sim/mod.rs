@@ -6,6 +6,10 @@
 //! - `/passive/...`: the passive node of an active/passive pair, which answers every
 //!   request with 307 to the same path on the active node.
 //!
+//! As on a real tower, the API is only under `/v2/api`: the bare host (`/cloudtower`) is
+//! what a `url` names, with or without `/v2/api`. A listing a role or release lacks is
+//! switched on with the fault layer: `cloudtower:refuse=/v2/api/get-alerts@403` (or `@404`).
+//!
 //! Every operation is a POST with a JSON body except `GET /v2/api/get-version`; lists are
 //! bare arrays filtered, ordered and paged as Prisma does; counts come from
 //! `get-*-connection`; errors are CloudTower's `ErrorBody`. Tokens come from
@@ -274,15 +278,16 @@ fn answer(node: &Node, op: &str, headers: &HeaderMap, body: &Bytes) -> Result<Va
     result.map_err(|m| (StatusCode::BAD_REQUEST, m))
 }
 
-/// The demo targets: a password login on the current tower, and an API key on the old
-/// tower limited to one cluster.
+/// The demo targets: a password login on the current tower (its bare host), and an API key
+/// on the old tower limited to one cluster, given with the API path `/v2/api` as people
+/// also paste it. The old tower shows its backup parts skipped: degraded, but up.
 pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value>> {
     let password = secrets_dir.join("cloudtower-password");
     std::fs::write(&password, DEMO_PASSWORD)?;
     let key = secrets_dir.join("cloudtower-api-key");
     std::fs::write(&key, DEMO_API_KEY)?;
     let old = base
-        .join("old/")
+        .join("old/v2/api")
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     Ok(vec![
         json!({
