@@ -11,6 +11,7 @@ mod dashboards;
 mod docs;
 mod e2e;
 mod exporter;
+mod hardening;
 mod report;
 mod report_golden;
 mod report_prometheus;
