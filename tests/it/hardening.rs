@@ -598,9 +598,33 @@ fn simulate_writes_secret_files_owner_only() {
     }
 }
 
-/// Issue 13 point 9: the Dockerfile passes hadolint (`scripts/test.sh` installs it).
+/// Issue 13 point 9: the Dockerfile passes hadolint (`scripts/test.sh` installs it), the
+/// image runs as a non-root user, and the documented `docker run` has a read-only root.
 #[test]
 fn hadolint_passes_on_the_dockerfile() {
+    let dockerfile = crate::common::repo_file("Dockerfile");
+    let user = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("USER "))
+        .last()
+        .expect("a USER line");
+    let uid: u32 = user
+        .split(':')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a numeric user");
+    assert_ne!(uid, 0, "the image must not run as root");
+    let readme = crate::common::repo_file("README.md");
+    let run = readme
+        .split("docker run")
+        .nth(1)
+        .and_then(|r| r.split("```").next())
+        .expect("a documented docker run");
+    for flag in ["--read-only", &format!("--user {uid}"), "--cap-drop ALL"] {
+        assert!(run.contains(flag), "docker run lacks {flag}: {run}");
+    }
     if !require_tool("hadolint") {
         return;
     }
