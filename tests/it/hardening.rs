@@ -606,7 +606,7 @@ fn hadolint_passes_on_the_dockerfile() {
     let user = dockerfile
         .lines()
         .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER line");
     let uid: u32 = user
         .split(':')
