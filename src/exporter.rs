@@ -15,12 +15,14 @@ use crate::metrics::Metrics;
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, app};
 use crate::vendors::{Adapter, AdapterContext, build};
-use crate::web::{ServerTls, WebConfig};
+use crate::web::{ServerTls, WebConfig, conn};
 
 /// How often certificate, key and client CA files are checked for a rotation.
 const TLS_RELOAD_EVERY: Duration = Duration::from_secs(10);
 /// How long open connections may finish their requests after a stop.
-const DRAIN: Duration = Duration::from_secs(5);
+pub const DRAIN: Duration = Duration::from_secs(5);
+/// HTTP/2 requests one connection may have in progress at once.
+const MAX_STREAMS_PER_CONNECTION: u32 = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -42,6 +44,8 @@ pub struct Exporter {
     shutdown: CancellationToken,
     scheduler: Option<Scheduler>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// The HTTP side's connection counts and limits.
+    pub connections: conn::Stats,
 }
 
 impl Exporter {
@@ -96,24 +100,25 @@ impl Exporter {
         if let Some(w) = &web {
             router = w.apply(router);
         }
+        // The web side's own guard (request tracking, no bodies) wraps everything else.
+        let router = router.layer(axum::middleware::from_fn(conn::guard));
         let tls = web.as_ref().and_then(|w| w.tls().cloned());
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let server = match tls {
-            None => serve_plain(listener, router, shutdown.clone()),
-            Some(tls) => {
-                let http2 = web.as_ref().is_some_and(WebConfig::http2);
-                let server = serve_tls(listener, router, &tls, http2, shutdown.clone()).map_err(
-                    |source| StartError::Listen {
-                        addr: listen.to_owned(),
-                        source,
-                    },
-                )?;
-                if tls.watches_files() {
-                    tokio::spawn(reload_tls(tls, shutdown.clone()));
-                }
-                server
-            }
-        };
+        let nofile = conn::raise_nofile_limit().unwrap_or(1024);
+        let limits = conn::Limits::for_nofile(nofile);
+        tracing::debug!(
+            nofile,
+            max_connections = limits.max_connections,
+            "connection limits"
+        );
+        let (listener, connections) = conn::Listener::new(listener, limits, shutdown.clone());
+        let http2 = web.as_ref().is_none_or(WebConfig::http2);
+        let server = serve(listener, router, tls.as_deref(), http2, shutdown.clone());
+        if let Some(tls) = tls
+            && tls.watches_files()
+        {
+            tokio::spawn(reload_tls(tls, shutdown.clone()));
+        }
         // Started once the server is set up, so a failure above leaves nothing running.
         let scheduler = Scheduler::start(
             &settings.targets,
@@ -131,6 +136,7 @@ impl Exporter {
             shutdown,
             scheduler: Some(scheduler),
             server: Some(server),
+            connections,
         })
     }
 
@@ -164,36 +170,31 @@ impl Exporter {
     }
 }
 
-fn serve_plain(
-    listener: tokio::net::TcpListener,
+/// Serves `router` on `listener` (plain HTTP/1 and HTTP/2, or TLS), with the limits of
+/// [`conn`]: header read timeout, connection cap, first-request and idle timeouts. On stop,
+/// open requests get [`DRAIN`] to finish.
+fn serve(
+    listener: conn::Listener,
     router: axum::Router,
-    stop: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let r = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    })
-}
-
-fn serve_tls(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    tls: &ServerTls,
+    tls: Option<&ServerTls>,
     http2: bool,
     stop: CancellationToken,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let handle = axum_server::Handle::new();
-    let mut server =
-        axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, tls.rustls_config())?
-            .handle(handle.clone())
-            // A refused client certificate shows up here and nowhere else.
-            .accept_error_handler(|peer, e| {
-                tracing::debug!(peer = ?peer, error = %e, "TLS connection refused");
-            });
+) -> tokio::task::JoinHandle<()> {
+    let handle = axum_server::Handle::<conn::Peer>::new();
+    let mut server = axum_server::Server::<conn::Peer>::from_listener(listener)
+        .handle(handle.clone())
+        // A refused client certificate shows up here and nowhere else.
+        .accept_error_handler(|peer, e| {
+            tracing::debug!(peer = ?peer, error = %e, "connection refused");
+        });
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(conn::HEADER_READ_TIMEOUT);
+    server
+        .http_builder()
+        .http2()
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION);
     if !http2 {
         server = server.http1_only();
     }
@@ -201,11 +202,20 @@ fn serve_tls(
         stop.cancelled().await;
         handle.graceful_shutdown(Some(DRAIN));
     });
-    Ok(tokio::spawn(async move {
-        if let Err(e) = server.serve(router.into_make_service()).await {
-            tracing::error!(error = %e, "HTTPS server failed");
+    let make = router.into_make_service_with_connect_info::<conn::Peer>();
+    let acceptor = tls.map(|t| {
+        axum_server::tls_rustls::RustlsAcceptor::new(t.rustls_config())
+            .handshake_timeout(conn::FIRST_REQUEST_TIMEOUT)
+    });
+    tokio::spawn(async move {
+        let r = match acceptor {
+            None => server.serve(make).await,
+            Some(a) => server.acceptor(a).serve(make).await,
+        };
+        if let Err(e) = r {
+            tracing::error!(error = %e, "HTTP server failed");
         }
-    }))
+    })
 }
 
 /// Picks up rotated certificates. A broken rotation is logged once per distinct problem

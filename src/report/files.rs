@@ -4,7 +4,7 @@
 //! complete, so a reader never sees half a report.
 
 use std::borrow::Cow;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -271,33 +271,78 @@ pub struct Output {
     pub bytes: Vec<u8>,
 }
 
-/// Temporary files not yet renamed into place, and the folders made for them; removed on
-/// drop (a folder only if it is empty).
-struct Pending(Vec<(PathBuf, PathBuf)>, Vec<PathBuf>);
+/// Temporary files older than this, of the names this run writes, are left over from a
+/// killed run and removed. A report is written in seconds, so a live one is never touched.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
-impl Drop for Pending {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.0 {
-            let _ = fs::remove_file(tmp);
+/// Whether `file` is one of our temporary files for the report file `name`: the form of this
+/// version (`.NAME.` random `.tmp`) or of older ones (`.NAME.PID.tmp`).
+fn is_our_temp(file: &str, name: &str) -> bool {
+    file.strip_prefix('.')
+        .and_then(|f| f.strip_prefix(name))
+        .and_then(|f| f.strip_prefix('.'))
+        .and_then(|f| f.strip_suffix(".tmp"))
+        .is_some_and(|mid| !mid.is_empty() && mid.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Removes our temporary files for `names` in `dir` that are older than `max_age`;
+/// returns how many went. Only files and symbolic links are removed (a link itself, never
+/// what it points to).
+pub fn clean_stale_temps(dir: &Path, names: &[&str], max_age: Duration) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        if !names.iter().any(|n| is_our_temp(file, n)) {
+            continue;
         }
-        for d in self.1.iter().rev() {
-            let _ = fs::remove_dir(d);
+        let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if old && !meta.is_dir() && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
         }
     }
+    removed
+}
+
+/// A new temporary file beside `name`: a random name, created with `O_CREAT|O_EXCL` (so a
+/// planted file or symbolic link is never opened, let alone followed), with the mode any
+/// new file of the user gets (0666 less the umask, as before), and removed on drop unless
+/// persisted.
+fn create_temp(dir: &Path, name: &str) -> io::Result<tempfile::NamedTempFile> {
+    let prefix = format!(".{name}.");
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix).suffix(".tmp").rand_bytes(12);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        b.permissions(fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
 }
 
 /// Writes every file to a temporary file beside its destination first and renames them, in
-/// order, only when all of them are complete, so that a failure (a full disk) leaves no report
-/// file behind, and an existing report of the same period is replaced whole or not at all.
-/// A name may hold `/` for a subfolder of `dir` (a tenant's folder); it never leaves `dir`.
+/// order, only when all of them are complete, so that a failure (a full disk, a read-only
+/// folder) leaves no report file behind, and an existing report of the same period is
+/// replaced whole or not at all. A name may hold `/` for a subfolder of `dir` (a tenant's
+/// folder); it never leaves `dir`.
 pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
-    let mut pending = Pending(Vec::new(), Vec::new());
+    let mut targets = Vec::with_capacity(outputs.len());
     for o in outputs {
         let rel = Path::new(&o.name);
         let (Some(file_name), true) = (
-            rel.file_name(),
+            rel.file_name().and_then(|f| f.to_str()),
             rel.components()
                 .all(|c| matches!(c, std::path::Component::Normal(_))),
         ) else {
@@ -313,8 +358,13 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
                 format!("cannot write {}: it is a directory", dest.display()),
             ));
         }
+        targets.push((o, file_name, dest));
+    }
+    // Folders this run creates, so that a failure can take them back (innermost last).
+    let mut made = MadeFolders(Vec::new());
+    let mut pending = Vec::with_capacity(targets.len());
+    for (o, file_name, dest) in targets {
         let parent = dest.parent().unwrap_or(dir).to_owned();
-        // Folders this run creates, outermost first, so a failure can take them back.
         let mut missing = Vec::new();
         let mut p = parent.as_path();
         while p != dir && !p.exists() {
@@ -327,50 +377,73 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
         fs::create_dir_all(&parent).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot create {}: {e}", parent.display()))
         })?;
-        pending.1.extend(missing.into_iter().rev());
-        let tmp = parent.join(format!(
-            ".{}.{}.tmp",
-            file_name.to_string_lossy(),
-            std::process::id()
-        ));
-        pending.0.push((tmp.clone(), dest));
-        let mut f: File = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
+        made.0.extend(missing.into_iter().rev());
+        let stale = clean_stale_temps(&parent, &[file_name], STALE_TEMP_AGE);
+        if stale > 0 {
+            tracing::info!(dir = %parent.display(), removed = stale, "removed temporary files of an interrupted report");
+        }
+        let mut tmp = create_temp(&parent, file_name).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot write {}: cannot create a temporary file in {}: {e}",
+                    dest.display(),
+                    parent.display()
+                ),
+            )
+        })?;
+        tmp.write_all(&o.bytes)
+            .and_then(|_| tmp.as_file().sync_all())
             .map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot write {}: {e}", tmp.display()))
+                io::Error::new(e.kind(), format!("cannot write {}: {e}", dest.display()))
             })?;
-        f.write_all(&o.bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot write {}: {e}", tmp.display()))
-            })?;
+        pending.push((tmp, dest));
     }
     let mut written = Vec::new();
-    for (tmp, dest) in &pending.0 {
-        if let Err(e) = fs::rename(tmp, dest) {
+    for (tmp, dest) in pending {
+        if let Err(e) = tmp.persist(&dest) {
             // Half a report is worse than none: take back the files of this run (the
-            // temporary files and new folders left are removed when `pending` drops).
+            // temporary files left are removed when they drop, new folders with `made`).
             for w in &written {
                 let _ = fs::remove_file(w);
             }
             return Err(io::Error::new(
-                e.kind(),
-                format!("cannot rename {} to {}: {e}", tmp.display(), dest.display()),
+                e.error.kind(),
+                format!(
+                    "cannot rename {} to {}: {}",
+                    e.file.path().display(),
+                    dest.display(),
+                    e.error
+                ),
             ));
         }
-        written.push(dest.clone());
+        written.push(dest);
     }
-    pending.0.clear();
-    pending.1.clear();
+    made.0.clear();
     Ok(written)
+}
+
+/// Folders a failed run made, removed on drop (each only if empty, innermost first).
+struct MadeFolders(Vec<PathBuf>);
+
+impl Drop for MadeFolders {
+    fn drop(&mut self) {
+        for d in self.0.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn out(name: &str, bytes: &[u8]) -> Output {
+        Output {
+            name: name.into(),
+            bytes: bytes.to_vec(),
+        }
+    }
     use crate::model::{AuditAction, JobKind, JobResult};
     use crate::report::compliance::{JobCounts, Status};
     use crate::vendors::Period;
@@ -586,5 +659,99 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, ["b.csv"], "only the directory that was there before");
+    }
+
+    #[test]
+    fn a_planted_symlink_at_a_temporary_name_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let reports = dir.path().join("reports");
+        fs::create_dir(&reports).unwrap();
+        // Every name an older version would have used for this process, and a few guesses
+        // at the random part.
+        let pid = std::process::id();
+        for link in [
+            format!(".a.csv.{pid}.tmp"),
+            ".a.csv.tmp".to_owned(),
+            ".a.csv.000000000000.tmp".to_owned(),
+        ] {
+            std::os::unix::fs::symlink(&victim, reports.join(link)).unwrap();
+        }
+        write_all(&reports, &[out("a.csv", b"report\r\n")]).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(reports.join("a.csv")).unwrap(), b"report\r\n");
+        assert!(
+            !fs::symlink_metadata(reports.join("a.csv"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn temporary_names_are_random_and_recognised_as_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = create_temp(dir.path(), "a.csv").unwrap();
+        let b = create_temp(dir.path(), "a.csv").unwrap();
+        assert_ne!(a.path(), b.path());
+        for t in [&a, &b] {
+            let n = t.path().file_name().unwrap().to_str().unwrap();
+            assert!(is_our_temp(n, "a.csv"), "{n}");
+            assert!(n.len() >= ".a.csv..tmp".len() + 12, "{n}");
+        }
+        assert!(
+            is_our_temp(".a.csv.4242.tmp", "a.csv"),
+            "an older version's form"
+        );
+        for other in [
+            ".a.csv.tmp",
+            "a.csv",
+            ".a.csv.x/y.tmp",
+            ".b.csv.1.tmp",
+            ".a.csvX.1.tmp",
+        ] {
+            assert!(!is_our_temp(other, "a.csv"), "{other}");
+        }
+    }
+
+    #[test]
+    fn stale_temporary_files_of_ours_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+        let stale = [".a.csv.4242.tmp", ".a.csv.Zx81abcdEFgh.tmp"];
+        let kept = [".a.csv.fresh1.tmp", ".other.csv.1.tmp", "notes.txt"];
+        for n in stale.iter().chain(&kept) {
+            let f = fs::File::create(p.join(n)).unwrap();
+            if !n.contains("fresh") {
+                f.set_modified(old).unwrap();
+            }
+        }
+        write_all(p, &[out("a.csv", b"x")]).unwrap();
+        let mut names: Vec<String> = fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut want: Vec<&str> = kept.to_vec();
+        want.push("a.csv");
+        want.sort();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn a_write_error_names_the_report_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_all(
+            &dir.path().join("missing-parent-is-made"),
+            &[out("a.csv", b"x")],
+        );
+        assert!(e.is_ok());
+        // A folder where the report cannot be created: a file stands in its way.
+        let blocked = dir.path().join("blocked");
+        fs::write(&blocked, b"").unwrap();
+        let e = write_all(&blocked, &[out("a.csv", b"x")]).unwrap_err();
+        assert!(e.to_string().contains("cannot create"), "{e}");
     }
 }

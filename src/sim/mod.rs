@@ -175,8 +175,12 @@ impl SimServer {
 
     /// The config (YAML) that points `serve` and `report` at this simulator; secrets are
     /// written into files under `secrets_dir`.
+    ///
+    /// The folder is made private (0700) before anything is written into it, and every file
+    /// in it is left owner-only (0600): they hold the simulators' passwords and tokens.
     pub fn demo_config(&self, secrets_dir: &Path, listen: Option<&str>) -> std::io::Result<String> {
         std::fs::create_dir_all(secrets_dir)?;
+        set_mode(secrets_dir, 0o700)?;
         let mut targets = Vec::new();
         for (sim, demo) in vendor_sims(&self.ctx) {
             let base = self
@@ -184,6 +188,12 @@ impl SimServer {
                 .join(&format!("{}/", sim.vendor.as_str()))
                 .expect("vendor prefix joins");
             targets.extend(demo(&base, secrets_dir)?);
+        }
+        for entry in std::fs::read_dir(secrets_dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                set_mode(&entry.path(), 0o600)?;
+            }
         }
         let doc = serde_json::json!({
             "listen": listen.unwrap_or("127.0.0.1:9987"),
@@ -207,6 +217,17 @@ impl Drop for SimServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// JSON is valid YAML 1.2, but a block layout reads better in a file people open.

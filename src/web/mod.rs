@@ -10,6 +10,7 @@
 //! an operator who wrote `client_allowed_sans` expects it to be enforced.
 
 pub mod auth;
+pub mod conn;
 mod limit;
 mod protocol;
 pub mod tls;

@@ -332,7 +332,11 @@ async fn layers_answer_401_with_a_challenge_add_headers_everywhere_and_limit_the
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
     // Three tokens, one per hour: the fourth request is turned away before auth.
-    let limited = call(&r, Some("Basic cHJvbTpwdw==")).await;
+    let auth = w.basic_auth().unwrap();
+    let runs = auth.bcrypt_runs();
+    assert_eq!(runs, 2, "prom:pw and prom:pX; no header runs none");
+    let limited = call(&r, Some("Basic cHJvbTpwWQ==")).await; // prom:pY, never seen
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers().get("x-content-type-options"), None);
+    assert_eq!(auth.bcrypt_runs(), runs, "429 comes before bcrypt");
 }

@@ -12,6 +12,7 @@ mod docs;
 mod e2e;
 mod exporter;
 mod facts;
+mod hardening;
 mod report;
 mod report_evidence;
 mod report_golden;
