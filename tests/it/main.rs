@@ -16,6 +16,7 @@ mod report;
 mod report_golden;
 mod report_prometheus;
 mod report_real_prometheus;
+mod report_victoria_metrics;
 mod rules;
 mod spec_conformance;
 mod web;
