@@ -98,20 +98,28 @@ pub(crate) struct Victoria {
 
 impl Victoria {
     pub(crate) async fn start(dir: &Path, retention: &str) -> Victoria {
+        Victoria::start_with(dir, &[&format!("-retentionPeriod={retention}")]).await
+    }
+
+    /// A server with extra `flags` (the retention among them).
+    pub(crate) async fn start_with(dir: &Path, flags: &[&str]) -> Victoria {
         let port = free_port();
+        let mut args: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         let mut proc = Proc::spawn(
             "victoria-metrics",
             Path::new("victoria-metrics"),
             &[
                 format!("-storageDataPath={}", dir.join("vm-data").display()),
-                format!("-retentionPeriod={retention}"),
                 format!("-httpListenAddr=127.0.0.1:{port}"),
                 // Answers from just-written data (by default the newest 30 s are hidden)
                 // and no response cache (it would keep answers from before a backfill).
                 "-search.latencyOffset=0s".to_owned(),
                 "-search.disableCache".to_owned(),
                 "-loggerLevel=WARN".to_owned(),
-            ],
+            ]
+            .into_iter()
+            .chain(args.drain(..))
+            .collect::<Vec<_>>(),
             dir,
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -563,4 +571,78 @@ async fn vmalert_evaluates_every_rule(dir: &Path, datasource: &str, deadline: In
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// A report over the last 30 days, ended an hour ago, from a VictoriaMetrics started with
+/// `flags` and holding 40 days of web (a success every two hours, RPO 3 h) at a 5-minute
+/// scrape: the one compliance row.
+async fn report_from_a_limited_store(flags: &[&str]) -> std::collections::HashMap<String, String> {
+    let s = setup(MONTH_CONFIG);
+    let now = Timestamp::from_second(Timestamp::now().as_second() / 300 * 300).unwrap();
+    let first = now - SignedDuration::from_hours(40 * 24);
+    let w = World {
+        objects: vec![(object("web", "web-1", "Finance", true), first)],
+        jobs: every_two_hours(
+            "web",
+            &(first + SignedDuration::from_hours(1)).to_string(),
+            480,
+            &[],
+        ),
+    };
+    let vm = Victoria::start_with(s.dir.path(), flags).await;
+    vm.import(exposition_ms(&openmetrics_every(&w, now, BACKFILL_SCRAPE)))
+        .await;
+    let mut a = month_args(&s.config, &s.dir.path().join("out"), &vm.url);
+    a.month = None;
+    a.from = Some(Bound::Instant(now - SignedDuration::from_hours(30 * 24)));
+    a.to = Some(Bound::Instant(now - SignedDuration::from_hours(1)));
+    let env = Env {
+        clock: Clock::manual(now),
+        progress: Mode::Quiet,
+        ..Env::default()
+    };
+    let o = run_with(&a, &env).await.expect("report");
+    let path = o
+        .files
+        .iter()
+        .find(|p| p.to_string_lossy().contains("compliance-"))
+        .unwrap();
+    read(path).remove("web-1").expect("a row for web-1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retention_shorter_than_the_period_is_no_data_naming_the_store() {
+    if !require_tool("victoria-metrics") {
+        return;
+    }
+    // The control: with the whole period kept, web is compliant.
+    let row = report_from_a_limited_store(&["-retentionPeriod=100y"]).await;
+    assert_eq!(row["status"], "compliant", "{row:?}");
+    let row = report_from_a_limited_store(&["-retentionPeriod=20d"]).await;
+    assert_eq!(row["status"], "no_data", "{row:?}");
+    assert!(
+        row["reason"].contains("holds this target's series only from")
+            && row["reason"].contains("retention is shorter than the period"),
+        "{row:?}"
+    );
+    assert_eq!(row["rpo_breach_count"], "", "{row:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolution_coarser_than_the_rpo_is_no_data_not_a_breach() {
+    if !require_tool("victoria-metrics") {
+        return;
+    }
+    // Deduplication keeps one sample in four hours: a success every two hours shows as one
+    // every four, a breach of the 3 h RPO that never happened.
+    let row =
+        report_from_a_limited_store(&["-retentionPeriod=100y", "-dedup.minScrapeInterval=4h"])
+            .await;
+    assert_eq!(row["status"], "no_data", "{row:?}");
+    assert!(
+        row["reason"].contains("keeps one sample every 4h")
+            && row["reason"].contains("coarser than the RPO of 3h"),
+        "{row:?}"
+    );
+    assert_eq!(row["max_gap_seconds"], "", "{row:?}");
 }
