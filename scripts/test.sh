@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it. Installs what the tests need when it is
 # missing: promtool, amtool and the Prometheus and Alertmanager servers from Debian's
-# `prometheus` and `prometheus-alertmanager` packages. Tests that need a tool fail (not skip)
+# `prometheus` and `prometheus-alertmanager` packages, and VictoriaMetrics with vmalert from
+# `victoria-metrics`. Tests that need a tool fail (not skip)
 # when it is absent and CI is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,15 +11,17 @@ need_install=()
 command -v promtool >/dev/null 2>&1 || need_install+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || need_install+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_install+=(prometheus-alertmanager)
+command -v victoria-metrics >/dev/null 2>&1 || need_install+=(victoria-metrics)
+command -v vmalert >/dev/null 2>&1 || need_install+=(victoria-metrics)
 if [ ${#need_install[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  echo "==> installing ${need_install[*]} (for promtool, amtool and real servers in tests)"
+  echo "==> installing ${need_install[*]} (for promtool, amtool, vmalert and real servers in tests)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     $(printf '%s\n' "${need_install[@]}" | sort -u)
   # Debian starts the packaged services where it can; the tests start their own.
-  for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+  for svc in prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics; do
     $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
