@@ -10,7 +10,7 @@
 mod alertmanager;
 mod negotiation;
 mod planted;
-mod stack;
+pub(crate) mod stack;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

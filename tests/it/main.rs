@@ -18,6 +18,7 @@ mod report_evidence;
 mod report_golden;
 mod report_prometheus;
 mod report_real_prometheus;
+mod report_victoria_metrics;
 mod rules;
 mod spec_conformance;
 mod web;

@@ -74,8 +74,8 @@ async fn query(State(f): State<Fake>, Form(p): Form<HashMap<String, String>>) ->
     let t = num(&p["time"]);
     f.queries.lock().unwrap().push(q.clone());
     let live: Vec<&Exported> = f.world.iter().filter(|o| o.present(t)).collect();
-    if q.ends_with("[10m]") {
-        // Raw samples of one series, to measure the scrape interval.
+    if !q.starts_with("last_over_time(") && q.ends_with("s]") {
+        // Raw samples of one series, to measure the sample spacing.
         assert!(q.contains(r#"{target="alpha",object_id=""#), "{q}");
         let values: Vec<Value> = (0..10)
             .map(|i| json!([t - 60.0 * i as f64, "1"]))

@@ -18,20 +18,20 @@ use jiff::{SignedDuration, Timestamp};
 use super::common::require_tool;
 use super::report::{FakeAdapter, args, object, run_job, setup};
 
-fn ts(s: &str) -> Timestamp {
+pub(crate) fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
 /// Scrape interval of the backfilled data.
 const SCRAPE: i64 = 60;
 
-struct World {
-    objects: Vec<(Object, Timestamp)>,
-    jobs: Vec<Job>,
+pub(crate) struct World {
+    pub objects: Vec<(Object, Timestamp)>,
+    pub jobs: Vec<Job>,
 }
 
 /// `count` runs of `id` every two hours from `first`; runs at the indexes in `fail` fail.
-fn every_two_hours(id: &str, first: &str, count: usize, fail: &[usize]) -> Vec<Job> {
+pub(crate) fn every_two_hours(id: &str, first: &str, count: usize, fail: &[usize]) -> Vec<Job> {
     (0..count)
         .map(|n| {
             let end = ts(first) + SignedDuration::from_hours(2 * n as i64);
@@ -77,6 +77,11 @@ fn world() -> World {
 
 /// The per-object gauges as `serve` exports them, every `SCRAPE` seconds up to `until`.
 fn openmetrics(w: &World, until: Timestamp) -> String {
+    openmetrics_every(w, until, SCRAPE)
+}
+
+/// As [`openmetrics`], one sample every `scrape` seconds.
+pub(crate) fn openmetrics_every(w: &World, until: Timestamp, scrape: i64) -> String {
     let mut out = String::new();
     let families = [
         "backup_object_info",
@@ -118,7 +123,7 @@ fn openmetrics(w: &World, until: Timestamp) -> String {
                     _ => 1,
                 };
                 out.push_str(&format!("{family}{{{labels}}} {v} {t}\n"));
-                t += SCRAPE;
+                t += scrape;
             }
         }
     }
@@ -199,7 +204,7 @@ fn ready(port: u16) -> bool {
     c.read_exact(&mut head).is_ok() && head.ends_with(b"200")
 }
 
-fn read(path: &Path) -> HashMap<String, HashMap<String, String>> {
+pub(crate) fn read(path: &Path) -> HashMap<String, HashMap<String, String>> {
     let mut r = csv::Reader::from_path(path).unwrap();
     let h = r.headers().unwrap().clone();
     r.records()
@@ -288,11 +293,11 @@ async fn a_real_prometheus_gives_the_same_compliance_as_the_vendor_history() {
 }
 
 /// Successes of a live target at fixed offsets (seconds) from `t0`, visible once they end.
-struct Live {
+pub(crate) struct Live {
     /// Set once Prometheus is scraping, so that the period starts with data.
-    t0: std::sync::OnceLock<Timestamp>,
-    objects: Vec<Object>,
-    runs: Vec<(&'static str, i64)>,
+    pub t0: std::sync::OnceLock<Timestamp>,
+    pub objects: Vec<Object>,
+    pub runs: Vec<(&'static str, i64)>,
 }
 
 impl Live {

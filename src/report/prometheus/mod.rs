@@ -2,6 +2,17 @@
 //! that scraped `serve`, for fleets whose vendor history is shorter than the period (Cloud
 //! Sync keeps only the latest run). The same gap rules apply as with `--source api`; job
 //! counts are not known this way, so those columns stay empty.
+//!
+//! The store may not answer for the whole period. Two cases are detected, and the rows they
+//! affect are `no_data` with the reason, never a breach measured on missing data:
+//! - its history starts after the period start (retention shorter than the period, or the
+//!   target added later): no series at the period start, so [`reconstruct`] sets
+//!   `history_start` to the first sample and [`compliance::evaluate`] says `no_data`; the
+//!   reason here names the store.
+//! - its samples are further apart than an object's RPO (a long scrape interval,
+//!   deduplication or downsampling): two successes between samples show as one, so a gap
+//!   measured there may not exist. The spacing of the raw samples is measured at both ends
+//!   of the period ([`Resolution`]).
 
 pub mod client;
 pub mod reconstruct;
@@ -14,7 +25,7 @@ use url::Url;
 
 use self::client::{PromClient, PromError};
 use self::reconstruct::{Rebuilt, Results};
-use super::compliance::{self, Scope};
+use super::compliance::{self, ComplianceRow, Scope, Status};
 use super::progress::Progress;
 use super::{Collected, ReportError, Request};
 
@@ -27,6 +38,32 @@ const MAX_STEP: Duration = Duration::from_secs(300);
 /// How far back the values "as of" a time are looked for: long enough to bridge a
 /// scrape outage, short enough that Prometheus loads few samples.
 const LOOKBACK: &str = "1d";
+/// The window in which the raw sample spacing is measured at each end of the period: long
+/// enough to see a downsampled store's one-hour resolution.
+const RESOLUTION_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
+
+/// How densely the store holds the success series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resolution {
+    /// Median raw sample spacing in the last window of the period.
+    pub at_end: Option<Duration>,
+    /// The same in the first window of the period.
+    pub at_start: Option<Duration>,
+}
+
+impl Resolution {
+    /// The step of the changes query: the spacing at the end (where a scrape interval is
+    /// measured), clamped, so that no value lives between two steps unseen.
+    pub fn step(&self) -> Duration {
+        self.at_end
+            .map_or(DEFAULT_STEP, |d| d.clamp(Duration::from_secs(1), MAX_STEP))
+    }
+
+    /// The coarsest spacing measured in the period.
+    pub fn coarsest(&self) -> Option<Duration> {
+        self.at_end.max(self.at_start)
+    }
+}
 
 /// Reads every selected target's objects from Prometheus and judges them.
 pub async fn read_all(
@@ -50,8 +87,10 @@ pub async fn read_all(
     .await;
     let mut out = Collected::default();
     let mut by_target: BTreeMap<String, Vec<Rebuilt>> = BTreeMap::new();
+    let mut resolution = Resolution::default();
     let fetch_error = match fetched {
-        Ok(rebuilt) => {
+        Ok((rebuilt, res)) => {
+            resolution = res;
             for r in rebuilt {
                 by_target.entry(r.target.clone()).or_default().push(r);
             }
@@ -94,13 +133,9 @@ pub async fn read_all(
         });
         for r in objects {
             if compliance::existed_in(&r.object, scope.period) {
-                out.compliance.push(compliance::evaluate(
-                    t.vendor,
-                    &t.name,
-                    &r.object,
-                    &r.evidence,
-                    scope,
-                ));
+                let row = compliance::evaluate(t.vendor, &t.name, &r.object, &r.evidence, scope);
+                out.compliance
+                    .push(within_reach(row, &r.object, resolution, &url));
             }
         }
     }
@@ -123,14 +158,15 @@ async fn fetch(
     start: Timestamp,
     end: Timestamp,
     p: &super::progress::TargetProgress,
-) -> Result<Vec<Rebuilt>, PromError> {
+) -> Result<(Vec<Rebuilt>, Resolution), PromError> {
     let client = PromClient::new(url.clone(), QUERY_TIMEOUT)?;
     let sel = format!("{{target=~{}}}", client::exact_alternation(targets));
     let last = |metric: &str| format!("last_over_time({metric}{sel}[{LOOKBACK}])");
     p.phase("reading object metadata");
     let info = client.instant(&last("backup_object_info"), end).await?;
-    p.phase("measuring the scrape interval");
-    let step = scrape_step(&client, &info, end).await?;
+    p.phase("measuring the sample spacing");
+    let resolution = measure_resolution(&client, &info, start, end).await?;
+    let step = resolution.step();
     let mut r = Results {
         info,
         protected: client
@@ -161,7 +197,56 @@ async fn fetch(
     r.changes = client
         .range(&changes_query(&sel, step), start, end, step)
         .await?;
-    Ok(reconstruct::rebuild(&r, step))
+    Ok((reconstruct::rebuild(&r, step), resolution))
+}
+
+/// `row` as the store can vouch for it: `no_data` when the store's samples are further apart
+/// than the object's RPO (a gap may be two successes seen as one), and a `no_data` for a
+/// history starting late names the store.
+pub fn within_reach(
+    mut row: ComplianceRow,
+    object: &crate::model::Object,
+    resolution: Resolution,
+    url: &Url,
+) -> ComplianceRow {
+    let store = store_name(url);
+    if row.status == Status::NoData {
+        if let Some(h) = object.history_start {
+            row.reason = format!(
+                "{store} holds this target's series only from {h}, after the period start \
+                 (its retention is shorter than the period, or the target was added later)"
+            );
+        }
+        return row;
+    }
+    let measured = matches!(
+        row.status,
+        Status::Compliant | Status::NonCompliant | Status::New
+    );
+    if let (true, Some(coarsest), Some(rpo)) = (measured, resolution.coarsest(), row.rpo)
+        && coarsest > rpo
+    {
+        row.status = Status::NoData;
+        row.reason = format!(
+            "{store} keeps one sample every {} of this target's series, coarser than the RPO \
+             of {}: successes between samples cannot be seen",
+            humantime::format_duration(coarsest),
+            humantime::format_duration(rpo)
+        );
+        row.max_gap = None;
+        row.breach_count = None;
+        row.breach = None;
+    }
+    row
+}
+
+/// The store as named in reasons: its address without credentials, path or query.
+fn store_name(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(p) => format!("the store at {}://{host}:{p}", url.scheme()),
+        None => format!("the store at {}://{host}", url.scheme()),
+    }
 }
 
 /// The samples at which the last-success value changed or its series appeared: sparse, so
@@ -172,27 +257,40 @@ pub fn changes_query(sel: &str, step: Duration) -> String {
     format!("({s} != {off}) or ({s} unless {off})")
 }
 
-/// The step of the changes query: the scrape interval, measured as the median spacing of
-/// one object's raw samples over the last ten minutes, so no value lives between two steps
-/// unseen.
-async fn scrape_step(
+/// The median spacing of one object's raw success samples in the first and the last
+/// [`RESOLUTION_WINDOW`] of the period (each cut to the period).
+async fn measure_resolution(
     client: &PromClient,
     info: &[client::Series],
-    at: Timestamp,
-) -> Result<Duration, PromError> {
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Resolution, PromError> {
     let Some(one) = info.first() else {
-        return Ok(DEFAULT_STEP);
+        return Ok(Resolution::default());
     };
     let sel = format!(
         "{{target={},object_id={}}}",
         client::exact_string(one.label("target")),
         client::exact_string(one.label("object_id"))
     );
-    let raw = client.instant(&format!("{SUCCESS}{sel}[10m]"), at).await?;
-    Ok(
-        median_spacing(raw.first().map(|s| s.samples.as_slice()).unwrap_or(&[]))
-            .map_or(DEFAULT_STEP, |d| d.clamp(Duration::from_secs(1), MAX_STEP)),
-    )
+    let spacing = |at: Timestamp, window: jiff::SignedDuration| {
+        let q = format!("{SUCCESS}{sel}[{}s]", window.as_secs().max(1));
+        async move {
+            let raw = client.instant(&q, at).await?;
+            Ok::<_, PromError>(median_spacing(
+                raw.first().map(|s| s.samples.as_slice()).unwrap_or(&[]),
+            ))
+        }
+    };
+    let span = end.duration_since(start).max(jiff::SignedDuration::ZERO);
+    let window = RESOLUTION_WINDOW.min(span);
+    // Ten minutes at the end give the scrape interval without loading hours of samples.
+    let mut at_end = spacing(end, jiff::SignedDuration::from_mins(10).min(window)).await?;
+    if at_end.is_none() {
+        at_end = spacing(end, window).await?;
+    }
+    let at_start = spacing(start + window, window).await?;
+    Ok(Resolution { at_end, at_start })
 }
 
 /// The median distance between consecutive samples, in whole seconds.
@@ -221,6 +319,133 @@ mod tests {
             .collect();
         assert_eq!(median_spacing(&s), Some(Duration::from_secs(15)));
         assert_eq!(median_spacing(&s[..1]), None);
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// A month with a success every `every_h` hours, judged with an RPO of `rpo_h` hours.
+    fn judged(
+        every_h: i64,
+        rpo_h: u64,
+        history_start: Option<&str>,
+    ) -> (ComplianceRow, crate::model::Object) {
+        let period = crate::vendors::Period {
+            from: ts("2026-01-01T00:00:00Z"),
+            to: ts("2026-02-01T00:00:00Z"),
+        };
+        let rules = crate::config::Compliance {
+            rpo: Duration::from_secs(rpo_h * 3600),
+            ..Default::default()
+        };
+        let scope = Scope {
+            period,
+            now: ts("2026-03-01T00:00:00Z"),
+            rules: &rules,
+        };
+        let object = crate::model::Object {
+            id: "db".into(),
+            name: "db-1".into(),
+            protected: true,
+            history_start: history_start.map(ts),
+            ..Default::default()
+        };
+        let mut t = ts("2025-12-31T23:00:00Z");
+        let mut successes = Vec::new();
+        while t < period.to {
+            successes.push(t);
+            t += jiff::SignedDuration::from_hours(every_h);
+        }
+        let evidence = compliance::Evidence {
+            successes,
+            ..Default::default()
+        };
+        let row = compliance::evaluate(
+            crate::model::Vendor::Cloutility,
+            "alpha",
+            &object,
+            &evidence,
+            &scope,
+        );
+        (row, object)
+    }
+
+    fn res(end_s: u64, start_s: u64) -> Resolution {
+        Resolution {
+            at_end: Some(Duration::from_secs(end_s)),
+            at_start: Some(Duration::from_secs(start_s)),
+        }
+    }
+
+    #[test]
+    fn a_resolution_coarser_than_the_rpo_is_no_data_not_a_breach() {
+        let url: Url = "http://user:secret@vm.example:8428/prometheus"
+            .parse()
+            .unwrap();
+        // Seen through two-hourly samples, hourly successes look two-hourly: a breach of
+        // the 1 h RPO that does not exist.
+        let (row, object) = judged(2, 1, None);
+        assert_eq!(row.status, Status::NonCompliant);
+        let out = within_reach(row, &object, res(15, 7200), &url);
+        assert_eq!(out.status, Status::NoData, "{out:?}");
+        assert_eq!(
+            out.reason,
+            "the store at http://vm.example:8428 keeps one sample every 2h of this target's \
+             series, coarser than the RPO of 1h: successes between samples cannot be seen"
+        );
+        assert_eq!(
+            (out.max_gap, out.breach_count, out.breach),
+            (None, None, None)
+        );
+        assert!(!out.reason.contains("secret"));
+
+        // Fine enough: the row stands as judged.
+        let (row, object) = judged(2, 1, None);
+        let out = within_reach(row.clone(), &object, res(15, 60), &url);
+        assert_eq!(out, row);
+        // A compliant row on coarse data is no_data too (a downsampled value may be
+        // no success at all).
+        let (row, object) = judged(1, 3, None);
+        assert_eq!(row.status, Status::Compliant);
+        let out = within_reach(row, &object, res(15, 4 * 3600), &url);
+        assert_eq!(out.status, Status::NoData);
+        // Unknown spacing (no samples at the start): nothing to say.
+        let (row, object) = judged(2, 1, None);
+        let out = within_reach(
+            row.clone(),
+            &object,
+            Resolution {
+                at_end: Some(Duration::from_secs(15)),
+                at_start: None,
+            },
+            &url,
+        );
+        assert_eq!(out, row);
+    }
+
+    #[test]
+    fn a_history_starting_after_the_period_start_is_no_data_naming_the_store() {
+        let url: Url = "http://127.0.0.1:8428".parse().unwrap();
+        let (row, object) = judged(2, 1, Some("2026-01-15T00:00:00Z"));
+        assert_eq!(row.status, Status::NoData);
+        let out = within_reach(row, &object, res(15, 15), &url);
+        assert_eq!(out.status, Status::NoData);
+        assert_eq!(
+            out.reason,
+            "the store at http://127.0.0.1:8428 holds this target's series only from \
+             2026-01-15T00:00:00Z, after the period start (its retention is shorter than the \
+             period, or the target was added later)"
+        );
+        assert_eq!(out.breach_count, None);
+    }
+
+    #[test]
+    fn the_step_follows_the_end_and_the_coarsest_spacing_counts() {
+        assert_eq!(res(15, 3600).step(), Duration::from_secs(15));
+        assert_eq!(res(3600, 15).step(), MAX_STEP);
+        assert_eq!(Resolution::default().step(), DEFAULT_STEP);
+        assert_eq!(res(15, 3600).coarsest(), Some(Duration::from_secs(3600)));
     }
 
     #[test]
