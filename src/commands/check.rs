@@ -2,11 +2,12 @@ use std::process::ExitCode;
 
 use futures::StreamExt;
 
+use crate::adapter::AdapterContext;
 use crate::api::ApiMetrics;
 use crate::cli::CheckArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::vendors::{AdapterContext, build};
+use crate::vendors::build;
 
 pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&args.config)?;

@@ -11,9 +11,9 @@ use super::files::{AuditRow, JobRow};
 use super::manifest::TargetEvidence;
 use super::progress::{Progress, TargetProgress};
 use super::{Collected, Env, ReportError, Request};
+use crate::adapter::{AdapterContext, History, Period, Window};
 use crate::config::TargetSettings;
 use crate::model::{Job, Object, Vendor};
-use crate::vendors::{AdapterContext, History, Period, Window};
 
 /// Why a target could not be read, and what is known of its objects anyway.
 #[derive(Debug)]

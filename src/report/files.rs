@@ -371,9 +371,9 @@ pub fn write_all(dir: &Path, outputs: &[Output]) -> io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapter::Period;
     use crate::model::{AuditAction, JobKind, JobResult};
     use crate::report::compliance::{JobCounts, Status};
-    use crate::vendors::Period;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

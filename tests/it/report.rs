@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use backup_exporter::adapter::{Adapter, Collection, History, Period, VendorError, Window};
 use backup_exporter::clock::Clock;
 use backup_exporter::model::{AuditAction, AuditEvent, Job, JobKind, JobResult, Object};
 use backup_exporter::report::progress::Mode;
 use backup_exporter::report::{Env, ReportArgs, ReportError, Source, run_with};
-use backup_exporter::vendors::{Adapter, Collection, History, Period, VendorError, Window};
 use jiff::{SignedDuration, Timestamp};
 
 fn ts(s: &str) -> Timestamp {

@@ -23,7 +23,9 @@ use url::Url;
 
 use self::client::{Console, GoogleToken, SessionAuth};
 use self::read::Appliances;
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ClientSettings};
 use crate::config::TargetSettings;
 use crate::model::{Vendor, Warning};

@@ -12,8 +12,8 @@ use super::wire::{
     ApplicationRest, AuditRest, BackupRest, ClusterRest, DiskPoolRest, EventRest, JobRest, Page,
     PolicyRest, SlaRest, SltRest,
 };
+use crate::adapter::{Skips, VendorError};
 use crate::model::{self, AuditEvent, CollectorKind, Job, JobResult, Object, Storage, StoragePool};
-use crate::vendors::{Skips, VendorError};
 
 /// The listings a refresh can do without, by part name (`backup_collector_part_refused`).
 /// The application list and the job status list are essential: without them there is

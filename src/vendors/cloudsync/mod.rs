@@ -27,7 +27,9 @@ use url::Url;
 
 use self::client::{Api, Auth0, Grant};
 use self::wire::{AuditGroup, DataBroker, Relationship, RelationshipsStats};
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::clock::Clock;
 use crate::config::TargetSettings;

@@ -248,7 +248,7 @@ pub(super) struct BackupSupport {
 
 /// Records `parts` of `collector` as skipped because the tower has no backup endpoints.
 pub(super) fn skip_missing(
-    skips: &crate::vendors::Skips,
+    skips: &crate::adapter::Skips,
     collector: crate::model::CollectorKind,
     parts: &[&'static str],
 ) {

@@ -27,7 +27,9 @@ use serde_json::json;
 use self::client::{Auth, BackupSupport, Query, Tower};
 use self::inventory::{Scope, and};
 use self::jobs::JobRange;
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::config::TargetSettings;
 use crate::model::Vendor;

@@ -13,9 +13,9 @@ use super::inventory::{self, ConsumerFacts};
 use super::mapping;
 use super::scope::ConsumerRef;
 use super::{Cloutility, wire};
+use crate::adapter::{Collected, Collection, History, Period, Skips, VendorError, Window};
 use crate::clock;
 use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, StoragePool, Warning};
-use crate::vendors::{Collected, Collection, History, Period, Skips, VendorError, Window};
 
 /// How far before a report period jobs are read at first, to find the last success
 /// before it; then further back a month at a time, down to the first job.

@@ -32,7 +32,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use url::Url;
 
 use self::client::{OAuth, Portal};
-use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use crate::adapter::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
 use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::clock::Clock;
 use crate::config::TargetSettings;

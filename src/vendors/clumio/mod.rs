@@ -34,7 +34,9 @@ use serde_json::json;
 
 use self::client::{ClumioClient, PAGE_LIMIT, TokenAuth};
 use self::mapping::AssetKind;
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ClientSettings};
 use crate::clock::{Clock, before};
 use crate::config::{SecretSource, TargetSettings};

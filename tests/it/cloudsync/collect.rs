@@ -262,7 +262,9 @@ async fn the_demo_config_points_at_the_simulator() {
         clock: clock.clone(),
         ..SimContext::new(3, 12)
     };
-    let server = SimServer::start("127.0.0.1:0", ctx).await.unwrap();
+    let server = SimServer::start("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).expect("demo config");

@@ -1,8 +1,8 @@
 //! One refused listing skips that part: the collector succeeds with the rest, the part is
 //! named in `skipped` (and `backup_collector_part_refused`); a 5xx still fails it.
 
+use backup_exporter::adapter::SkippedPart;
 use backup_exporter::model::CollectorKind;
-use backup_exporter::vendors::SkippedPart;
 
 use super::*;
 

@@ -48,9 +48,13 @@ async fn the_example_config_parses() {
 async fn demo_targets_point_at_the_running_simulator() {
     let mut ctx = SimContext::new(3, 20);
     ctx.clock = Clock::manual(ts(ORIGIN));
-    let server = backup_exporter::sim::SimServer::start("127.0.0.1:0", ctx.clone())
-        .await
-        .unwrap();
+    let server = backup_exporter::sim::SimServer::start(
+        "127.0.0.1:0",
+        ctx.clone(),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
