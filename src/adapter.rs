@@ -3,12 +3,61 @@
 //! the "refused part" bookkeeping ([`Skips`]) every adapter shares. Pure types: no vendor is
 //! named here; the vendors themselves are listed in [`crate::vendors`].
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
+use url::Url;
 
-use crate::api::{ApiError, ApiMetrics};
+use crate::api::{ApiError, ApiMetrics, TlsSettings};
 use crate::clock::Clock;
-use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Warning};
+use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
+use crate::secret::SecretSource;
+
+/// One target as the config layer decoded it: the keys every vendor has, with defaults
+/// applied, and the vendor's own settings, already checked and typed.
+#[derive(Clone, Debug)]
+pub struct TargetSettings {
+    pub name: String,
+    pub vendor: Vendor,
+    /// An http(s) URL (the config layer checks the scheme for every vendor).
+    pub url: Option<Url>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub lookback: Duration,
+    pub max_stale: Duration,
+    pub max_concurrent_requests: usize,
+    pub tls: TlsSettings,
+    pub proxy_url: Option<Url>,
+    /// Every secret the target names (by its base key), for `check` to read up front.
+    pub secrets: Vec<(&'static str, SecretSource)>,
+    /// The vendor's own keys, parsed by the vendor ([`crate::vendors::VENDORS`]).
+    pub vendor_settings: Arc<dyn VendorSettings>,
+}
+
+impl TargetSettings {
+    /// A "target X (vendor V)" prefix for messages.
+    pub fn describe(&self) -> String {
+        format!("target {:?} ({})", self.name, self.vendor)
+    }
+
+    /// The vendor's settings as their own type (`None` for another vendor's).
+    pub fn vendor_settings<S: VendorSettings>(&self) -> Option<&S> {
+        let any: &dyn std::any::Any = self.vendor_settings.as_ref();
+        any.downcast_ref()
+    }
+}
+
+/// A vendor's own target settings, checked and typed: all an adapter is built from besides
+/// the common keys.
+pub trait VendorSettings: std::any::Any + std::fmt::Debug + Send + Sync {
+    fn build(
+        &self,
+        target: &TargetSettings,
+        ctx: &AdapterContext,
+    ) -> Result<Arc<dyn Adapter>, String>;
+}
 
 /// The time range one refresh reads: job history and audit events from `since` to `now`.
 #[derive(Clone, Copy, Debug)]

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod scheduler;
+pub mod secret;
 pub mod server;
 pub mod sim;
 pub mod state;

@@ -16,22 +16,34 @@ pub mod variations;
 
 use std::sync::Arc;
 
-use crate::adapter::{Adapter, AdapterContext};
-use crate::config::TargetSettings;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::adapter::{Adapter, AdapterContext, TargetSettings, VendorSettings};
 use crate::model::Vendor;
 use crate::sim::SimEntry;
 
-/// Makes a target's adapter.
-pub type BuildFn = fn(&TargetSettings, &AdapterContext) -> Result<Arc<dyn Adapter>, String>;
+/// A vendor's settings: decoded from the target's vendor keys ([`VendorConfig::File`], a
+/// `#[serde(deny_unknown_fields)]` struct whose fields are the vendor's keys), then checked
+/// once into the typed value the adapter is built from.
+pub trait VendorConfig: VendorSettings + Sized {
+    type File: DeserializeOwned;
+    /// Every problem with the keys, one line each (without the target name). `url` is the
+    /// target's common `url`, already known to be http(s).
+    fn parse(file: Self::File, url: Option<&Url>) -> Result<Self, Vec<String>>;
+}
+
+/// Decodes a target's vendor keys (secrets already folded, see [`crate::secret`]).
+pub type ParseFn =
+    fn(Map<String, Value>, Option<&Url>) -> Result<Arc<dyn VendorSettings>, Vec<String>>;
 
 /// What the core knows of one vendor.
 pub struct VendorEntry {
     pub vendor: Vendor,
     /// Vendor-specific target keys (secret keys by their base name).
-    pub keys: &'static [&'static str],
-    /// Problems with a target's vendor-specific keys, one line each (without the target name).
-    pub validate: fn(&TargetSettings) -> Vec<String>,
-    pub build: BuildFn,
+    pub keys: fn() -> &'static [&'static str],
+    pub parse: ParseFn,
     /// The vendor's simulator and the demo targets that point at it.
     pub sim: SimEntry,
 }
@@ -40,9 +52,8 @@ macro_rules! vendor {
     ($v:ident, $m:ident) => {
         VendorEntry {
             vendor: Vendor::$v,
-            keys: $m::KEYS,
-            validate: $m::validate,
-            build: $m::build,
+            keys: keys::<$m::Settings>,
+            parse: parse::<$m::Settings>,
             sim: SimEntry {
                 build: $m::sim::build,
                 demo_targets: $m::sim::demo_targets,
@@ -70,21 +81,65 @@ pub fn entry(vendor: Vendor) -> &'static VendorEntry {
 
 /// Vendor-specific target keys allowed for `vendor` (secret keys by their base name).
 pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
-    entry(vendor).keys
-}
-
-/// Problems with a target's vendor-specific keys, one line each (without the target name).
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    (entry(target.vendor).validate)(target)
+    (entry(vendor).keys)()
 }
 
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    (entry(target.vendor).build)(target, ctx)
+    target.vendor_settings.build(target, ctx)
 }
 
 /// The simulators of every vendor, for [`crate::sim::SimServer::start`].
 pub fn simulators() -> Vec<SimEntry> {
     VENDORS.iter().map(|e| e.sim).collect()
+}
+
+fn parse<S: VendorConfig>(
+    keys: Map<String, Value>,
+    url: Option<&Url>,
+) -> Result<Arc<dyn VendorSettings>, Vec<String>> {
+    let file: S::File = serde_path_to_error::deserialize(Value::Object(keys)).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            vec![e.inner().to_string()]
+        } else {
+            vec![format!("`{path}`: {}", e.inner())]
+        }
+    })?;
+    Ok(Arc::new(S::parse(file, url)?))
+}
+
+fn keys<S: VendorConfig>() -> &'static [&'static str] {
+    field_names::<S::File>()
+}
+
+/// The field names of a derived `Deserialize` struct: what it passes to
+/// `deserialize_struct`, caught by a deserializer that only listens.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor};
+    struct Listen<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Listen<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Error::custom("listened"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Listen(&mut fields));
+    fields
 }
 
 #[cfg(test)]
@@ -97,6 +152,9 @@ mod tests {
             assert_eq!(VENDORS.iter().filter(|e| e.vendor == v).count(), 1, "{v}");
         }
         assert_eq!(VENDORS.len(), Vendor::ALL.len());
+        for e in VENDORS {
+            assert!(!(e.keys)().is_empty(), "{}", e.vendor);
+        }
         let ctx = crate::sim::SimContext::new(1, 1);
         for e in VENDORS {
             assert_eq!((e.sim.build)(&ctx).vendor, e.vendor);

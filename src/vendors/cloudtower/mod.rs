@@ -13,6 +13,7 @@ mod jobs;
 mod mapping;
 #[cfg(test)]
 mod proptests;
+mod settings;
 pub mod sim;
 mod wire;
 
@@ -24,77 +25,19 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::json;
 
-use self::client::{Auth, BackupSupport, Query, Tower};
+use self::client::{BackupSupport, Query, Tower};
 use self::inventory::{Scope, and};
 use self::jobs::JobRange;
+use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
 use crate::api::{ApiClient, ApiError, ClientSettings};
-use crate::config::TargetSettings;
 use crate::model::Vendor;
 
 pub use mapping::CATEGORIES;
 
-/// Vendor-specific target keys (contract §2).
-pub const KEYS: &[&str] = &["username", "password", "user_source", "token", "clusters"];
-
-/// `UserSource` of the 4.6.0 spec.
-pub const USER_SOURCES: &[&str] = &["LOCAL", "LDAP", "AUTHN", "SSO"];
-
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    let mut problems = Vec::new();
-    let raw = &target.raw;
-    if target.url.is_none() {
-        problems.push(
-            "`url` is required (the CloudTower address, e.g. https://tower.example.com)".to_owned(),
-        );
-    }
-    let token = raw.secret("token").ok().flatten();
-    let password = raw.secret("password").ok().flatten();
-    match (&token, &raw.username, &password) {
-        (Some(_), None, None) => {}
-        (Some(_), _, _) => problems.push(
-            "`token` (an API key) and `username`/`password` are alternatives: set only one".to_owned(),
-        ),
-        (None, Some(_), None) => problems.push(
-            "`password` is required with `username` (as `password_file`, `password_env` or `password`)"
-                .to_owned(),
-        ),
-        (None, None, Some(_)) => problems.push("`username` is required with `password`".to_owned()),
-        (None, None, None) => problems.push(
-            "either `token` (an API key) or `username` and `password` are required".to_owned(),
-        ),
-        (None, Some(_), Some(_)) => {}
-    }
-    if let Some(u) = &raw.username
-        && u.trim().is_empty()
-    {
-        problems.push("`username` must not be empty".to_owned());
-    }
-    if let Some(source) = &raw.user_source {
-        if token.is_some() && raw.username.is_none() {
-            problems.push("`user_source` applies only to `username`/`password` logins".to_owned());
-        }
-        if !USER_SOURCES.contains(&source.trim().to_ascii_uppercase().as_str()) {
-            problems.push(format!(
-                "`user_source`: {source:?} is not one of {}",
-                USER_SOURCES.join(", ")
-            ));
-        }
-    }
-    if let Some(clusters) = &raw.clusters {
-        if clusters.is_empty() {
-            problems.push(
-                "`clusters`: name at least one cluster, or leave the key out for all".to_owned(),
-            );
-        }
-        if clusters.iter().any(|c| c.trim().is_empty()) {
-            problems.push("`clusters`: cluster names must not be empty".to_owned());
-        }
-    }
-    problems
-}
+pub use settings::{Settings, USER_SOURCES};
 
 /// The tower's root from the `url` a person gave: the bare host (or a reverse proxy's
 /// sub-path), with or without CloudTower's API path `/v2/api`, with or without a trailing
@@ -135,35 +78,14 @@ impl Default for Options {
     }
 }
 
-pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    Ok(build_with(target, ctx, Options::default())?)
-}
-
-/// [`build`] with explicit [`Options`] (tests use small pages).
+/// The adapter of `target` with explicit [`Options`] (tests use small pages).
 pub fn build_with(
+    own: &Settings,
     target: &TargetSettings,
     ctx: &AdapterContext,
     options: Options,
 ) -> Result<Arc<CloudTower>, String> {
-    let problems = validate(target);
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let url = tower_root(target.url.as_ref().ok_or("`url` is required")?);
-    let auth = match target.raw.secret("token")? {
-        Some(key) => Auth::ApiKey(key),
-        None => Auth::Password {
-            username: target.raw.username.clone().unwrap_or_default(),
-            password: target.required_secret("password")?,
-            source: target
-                .raw
-                .user_source
-                .as_deref()
-                .unwrap_or("LOCAL")
-                .trim()
-                .to_ascii_uppercase(),
-        },
-    };
+    let url = tower_root(&own.url);
     let api = api_base(&url);
     let mut settings = ClientSettings::new(Vendor::Cloudtower, &target.name, url);
     settings.request_timeout = target.timeout;
@@ -177,7 +99,7 @@ pub fn build_with(
     );
     let client = ApiClient::new(
         settings,
-        Some(Arc::new(auth)),
+        Some(Arc::new(own.auth.clone())),
         ctx.metrics.clone(),
         client::decode_error,
     )
@@ -190,7 +112,7 @@ pub fn build_with(
             page_size: options.page_size.max(1),
         },
         scope: Scope {
-            clusters: target.raw.clusters.clone(),
+            clusters: own.clusters.clone(),
         },
         backup: BackupSupport::default(),
     }))

@@ -14,7 +14,7 @@ use super::ratelimit::RateLimiter;
 use super::wire::{ErrorBody, Page};
 use crate::adapter::VendorError;
 use crate::api::{ApiClient, ApiError, Authenticator, Credential, Request};
-use crate::config::SecretSource;
+use crate::secret::SecretSource;
 
 /// One Clumio resource: its path and the media type that pins its version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

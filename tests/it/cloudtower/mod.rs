@@ -102,7 +102,9 @@ impl Harness {
             metrics: self.metrics.clone(),
             clock: self.clock.clone(),
         };
-        cloudtower::build_with(&settings.targets[0], &ctx, options).unwrap()
+        let t = &settings.targets[0];
+        let own = t.vendor_settings::<cloudtower::Settings>().unwrap();
+        cloudtower::build_with(own, t, &ctx, options).unwrap()
     }
 
     fn adapter(&self, mount: &str, keys: &str) -> Arc<CloudTower> {

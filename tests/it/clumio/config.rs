@@ -39,7 +39,11 @@ async fn the_example_config_parses() {
     let s = Settings::parse(&text, &path).unwrap();
     assert_eq!(s.targets.len(), 2);
     assert_eq!(
-        s.targets[1].raw.organizational_unit.as_deref(),
+        s.targets[1]
+            .vendor_settings::<backup_exporter::vendors::clumio::Settings>()
+            .unwrap()
+            .organizational_unit
+            .as_deref(),
         Some(data::FINANCE)
     );
 }
