@@ -66,6 +66,12 @@ pub struct Window {
     pub since: Timestamp,
 }
 
+/// How far before a report period [`Adapter::history`] looks for each object's last success
+/// before the period, unless the caller says otherwise (`docs/report.md`). 35 days: a
+/// monthly report then sees the success of the month before even for an object backed up
+/// monthly, and it is what the adapters read before the look-back was the core's.
+pub const REPORT_LOOKBACK: Duration = Duration::from_secs(35 * 86_400);
+
 /// A report period, `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
@@ -217,9 +223,13 @@ pub trait Adapter: Send + Sync {
     /// `check --online`: logs in and says, in one line, what would be scraped.
     async fn probe(&self) -> Result<String, VendorError>;
 
-    /// The whole history of a period, for `report`.
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
-        let _ = period;
+    /// The whole history of a period, for `report`. `lookback` is how far before the
+    /// period the adapter reads, at least, to find each object's last success before it
+    /// ([`REPORT_LOOKBACK`] unless a caller says otherwise). An adapter may read less where
+    /// its API keeps less, and more where it can find an older success cheaply; each
+    /// vendor's doc says which.
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
+        let _ = (period, lookback);
         Err(VendorError::Unsupported(
             "this vendor has no history reader yet".into(),
         ))

@@ -129,7 +129,9 @@ async fn read_target(
         known_objects: Vec::new(),
     })?;
     progress.phase(&format!("reading history {} .. {}", period.from, period.to));
-    let result = adapter.history(period).await;
+    let result = adapter
+        .history(period, crate::adapter::REPORT_LOOKBACK)
+        .await;
     let result = match result {
         Ok(h) => Ok(h),
         Err(e) => {

@@ -33,7 +33,11 @@ impl Adapter for FakeAdapter {
     async fn probe(&self) -> Result<String, VendorError> {
         Ok("fake".into())
     }
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(
+        &self,
+        period: Period,
+        _lookback: std::time::Duration,
+    ) -> Result<History, VendorError> {
         match &self.history {
             Some(h) => Ok(History {
                 objects: h.objects.clone(),

@@ -339,6 +339,7 @@ impl Adapter for Live {
     async fn history(
         &self,
         period: backup_exporter::adapter::Period,
+        _lookback: std::time::Duration,
     ) -> Result<History, backup_exporter::adapter::VendorError> {
         Ok(History {
             objects: self.objects.clone(),

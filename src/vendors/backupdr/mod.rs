@@ -18,6 +18,7 @@ mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use url::Url;
@@ -181,14 +182,14 @@ impl Adapter for BackupDr {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
         let c = &self.console;
         let skips = Skips::default();
         let (names, _) = self.appliances(&skips).await;
         let mut objects = read::inventory(c, &names, false, self.concurrency, &skips).await?;
         let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
         let (jobs, audit, oldest) = tokio::join!(
-            read::jobs_period(c, period.from, period.to, &ids, self.concurrency),
+            read::jobs_period(c, period.from, period.to, lookback, &ids, self.concurrency),
             read::audit(c, period.from, Some(period.to), &skips),
             read::oldest_job(c),
         );

@@ -20,6 +20,7 @@ pub mod sim;
 mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -371,7 +372,9 @@ impl Adapter for CloudSync {
 
     /// The inventory and the one activity per relationship that Cloud Sync still shows:
     /// a report from the vendor API alone cannot see earlier runs.
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    /// Cloud Sync keeps each relationship's latest run only: there is nothing before the
+    /// period to look back into, whatever the look-back.
+    async fn history(&self, period: Period, _lookback: Duration) -> Result<History, VendorError> {
         let data = self
             .read(Want {
                 brokers: false,

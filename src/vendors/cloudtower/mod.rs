@@ -134,7 +134,6 @@ fn counted(n: u64, one: &str, many: &str) -> String {
 /// How far before a report period jobs are read first, to find each VM's last success
 /// before it; and how far when that is not enough.
 const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
-const FAR_BEFORE_PERIOD: Duration = Duration::from_secs(35 * 86_400);
 
 #[async_trait]
 impl Adapter for CloudTower {
@@ -231,7 +230,7 @@ impl Adapter for CloudTower {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
         let tower = &self.tower;
         let skips = Skips::default();
         let base =
@@ -244,7 +243,7 @@ impl Adapter for CloudTower {
                 }
             }
         }
-        let near = crate::clock::before(period.from, BEFORE_PERIOD);
+        let near = crate::clock::before(period.from, BEFORE_PERIOD.min(lookback));
         let range = JobRange {
             since: near,
             until: Some(period.to),
@@ -265,7 +264,7 @@ impl Adapter for CloudTower {
         });
         if lacking {
             let far = JobRange {
-                since: crate::clock::before(period.from, FAR_BEFORE_PERIOD),
+                since: crate::clock::before(period.from, lookback),
                 until: Some(near),
             };
             let more = jobs::fetch_jobs(tower, &self.scope, &base, &skips, far).await?;

@@ -174,8 +174,8 @@ impl Adapter for Cloutility {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
-        collect::history(self, period).await
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
+        collect::history(self, period, lookback).await
     }
 
     async fn close(&self) {

@@ -97,8 +97,6 @@ pub const GLOBAL_OU: &str = "00000000-0000-0000-0000-000000000000";
 const TASK_HISTORY: Duration = Duration::from_secs(180 * 86_400);
 /// A task created this long before the window may still end inside it.
 const TASK_OVERLAP: Duration = Duration::from_secs(86_400);
-/// How far before a report period tasks are read, to know each asset's last success.
-const REPORT_LEAD: Duration = Duration::from_secs(31 * 86_400);
 
 fn build(
     own: &Settings,
@@ -381,12 +379,13 @@ impl Adapter for ClumioAdapter {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
         let now = self.clock.now();
         let scope = self.scope().await?;
         let skips = Skips::default();
         let objects = self.inventory(now, &scope, &skips).await?;
-        let floor = before(period.from, REPORT_LEAD).max(before(now, TASK_HISTORY));
+        // The look-back, capped by the six months of tasks Clumio keeps.
+        let floor = before(period.from, lookback).max(before(now, TASK_HISTORY));
         let tasks = self
             .tasks(json!({ "created_timestamp": { "$gte": ts(floor), "$lte": ts(period.to) } }))
             .await?;

@@ -211,7 +211,13 @@ async fn history_is_the_inventory_and_the_activities_cloud_sync_still_shows() {
     let adapter = h.adapter(&h.password_target(&format!("    audit_url: {}\n", h.base)));
     let to = h.now();
     let from = to - SignedDuration::from_hours(24 * 30);
-    let hist = adapter.history(Period { from, to }).await.expect("history");
+    let hist = adapter
+        .history(
+            Period { from, to },
+            backup_exporter::adapter::REPORT_LOOKBACK,
+        )
+        .await
+        .expect("history");
     let w = h.world();
     assert_eq!(hist.objects.len(), w.relationships.len());
     assert_eq!(hist.jobs.len(), w.relationships.len(), "one activity each");

@@ -62,7 +62,10 @@ async fn refused_audit_logs_leave_audit_empty_in_collect_and_history() {
             from: h.now() - SignedDuration::from_hours(10 * 24),
             to: h.now(),
         };
-        let history = a.history(period).await.unwrap();
+        let history = a
+            .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+            .await
+            .unwrap();
         assert!(history.audit.is_empty());
         assert_eq!(
             parts(&history.skipped),

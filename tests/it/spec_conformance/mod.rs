@@ -118,10 +118,13 @@ async fn traffic(vendor: Vendor) -> Vec<Exchange> {
             assert!(made_no_request, "{}: {what}: {err:?}", t.name);
         }
         let h = adapter
-            .history(Period {
-                from: now - SignedDuration::from_hours(24 * 7),
-                to: now,
-            })
+            .history(
+                Period {
+                    from: now - SignedDuration::from_hours(24 * 7),
+                    to: now,
+                },
+                backup_exporter::adapter::REPORT_LOOKBACK,
+            )
             .await;
         if let Err(e) = h {
             panic!("{}: history: {e}", t.name);
