@@ -20,6 +20,7 @@ pub mod report;
 pub mod scheduler;
 pub mod secret;
 pub mod server;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
 pub mod vendors;

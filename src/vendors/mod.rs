@@ -22,6 +22,7 @@ use url::Url;
 
 use crate::adapter::{Adapter, AdapterContext, TargetSettings, VendorSettings};
 use crate::model::Vendor;
+#[cfg(feature = "sim")]
 use crate::sim::SimEntry;
 
 /// A vendor's settings: decoded from the target's vendor keys ([`VendorConfig::File`], a
@@ -45,6 +46,7 @@ pub struct VendorEntry {
     pub keys: fn() -> &'static [&'static str],
     pub parse: ParseFn,
     /// The vendor's simulator and the demo targets that point at it.
+    #[cfg(feature = "sim")]
     pub sim: SimEntry,
 }
 
@@ -54,6 +56,7 @@ macro_rules! vendor {
             vendor: Vendor::$v,
             keys: keys::<$m::Settings>,
             parse: parse::<$m::Settings>,
+            #[cfg(feature = "sim")]
             sim: SimEntry {
                 build: $m::sim::build,
                 demo_targets: $m::sim::demo_targets,
@@ -88,6 +91,7 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
     target.vendor_settings.build(target, ctx)
 }
 
+#[cfg(feature = "sim")]
 /// The simulators of every vendor, for [`crate::sim::SimServer::start`].
 pub fn simulators() -> Vec<SimEntry> {
     VENDORS.iter().map(|e| e.sim).collect()
@@ -155,9 +159,12 @@ mod tests {
         for e in VENDORS {
             assert!(!(e.keys)().is_empty(), "{}", e.vendor);
         }
-        let ctx = crate::sim::SimContext::new(1, 1);
-        for e in VENDORS {
-            assert_eq!((e.sim.build)(&ctx).vendor, e.vendor);
+        #[cfg(feature = "sim")]
+        {
+            let ctx = crate::sim::SimContext::new(1, 1);
+            for e in VENDORS {
+                assert_eq!((e.sim.build)(&ctx).vendor, e.vendor);
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ mod mapping;
 mod proptests;
 mod read;
 mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod warnings;
 mod wire;

@@ -16,6 +16,7 @@ mod paths;
 mod proptests;
 mod settings;
 pub use settings::Settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 

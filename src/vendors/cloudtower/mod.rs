@@ -14,6 +14,7 @@ mod mapping;
 #[cfg(test)]
 mod proptests;
 mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 

@@ -19,6 +19,7 @@ mod mapping;
 mod proptests;
 mod scope;
 mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 

@@ -21,6 +21,7 @@ mod mapping;
 mod proptests;
 mod ratelimit;
 mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 
