@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backup_exporter::adapter::Collection;
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
@@ -15,7 +16,6 @@ use backup_exporter::fleet::Fleet;
 use backup_exporter::metrics::Metrics;
 use backup_exporter::model::*;
 use backup_exporter::state::TargetState;
-use backup_exporter::vendors::Collection;
 use jiff::Timestamp;
 
 fn collection(objects: usize, jobs_per_object: usize, now: i64) -> Collection {

@@ -43,5 +43,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo clippy --no-default-features -- -D warnings (the exporter without simulators)"
+cargo clippy --no-default-features --locked -- -D warnings
 echo "==> cargo test"
 cargo test --locked --all-targets

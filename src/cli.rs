@@ -58,8 +58,10 @@ pub enum Command {
     /// Make an Ed25519 key pair for `report --sign-key`.
     Keygen(crate::report::manifest::KeygenArgs),
     /// Serve every vendor simulator on one port and print a config pointing at it.
+    #[cfg(feature = "sim")]
     Simulate(SimulateArgs),
     /// Simulators and exporter in one process on loopback: live metrics with no account.
+    #[cfg(feature = "sim")]
     Demo(DemoArgs),
 }
 
@@ -85,6 +87,7 @@ pub struct CheckArgs {
     pub online: bool,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     #[arg(
@@ -107,6 +110,7 @@ pub struct SimulateArgs {
     pub faults: Vec<String>,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Where the exporter listens (the simulators take a free loopback port).

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::adapter::{Adapter, AdapterContext};
 use crate::api::ApiMetrics;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -14,7 +15,7 @@ use crate::fleet::Fleet;
 use crate::metrics::Metrics;
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, app};
-use crate::vendors::{Adapter, AdapterContext, build};
+use crate::vendors::build;
 use crate::web::{ServerTls, WebConfig, conn};
 
 /// How often certificate, key and client CA files are checked for a rotation.

@@ -1,8 +1,10 @@
 //! backup-exporter: one place to see backups kept on several platforms.
 //!
 //! Data flows one way: vendor API → adapter (`vendors/*`) → vendor-neutral model
-//! ([`model`]) → scheduler state → metrics and reports. Only `vendors` knows a vendor.
+//! ([`model`]) → scheduler state → metrics and reports. Only `vendors` knows a vendor; the
+//! contract between the core and a vendor is [`adapter`]. `docs/architecture.md` draws it.
 
+pub mod adapter;
 pub mod api;
 pub mod cli;
 pub mod clock;
@@ -16,7 +18,9 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod scheduler;
+pub mod secret;
 pub mod server;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
 pub mod vendors;

@@ -9,11 +9,11 @@ use rand::RngExt;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::adapter::{Adapter, Collection, VendorError, Window};
 use crate::clock::{Clock, before};
 use crate::config::{Compliance, TargetSettings};
 use crate::fleet::Fleet;
 use crate::state::{CollectorKind, CollectorStatus, TargetState};
-use crate::vendors::{Adapter, Collection, VendorError, Window};
 
 pub struct Scheduler {
     tasks: JoinSet<()>,

@@ -2,21 +2,20 @@ use std::process::ExitCode;
 
 use futures::StreamExt;
 
+use crate::adapter::AdapterContext;
 use crate::api::ApiMetrics;
 use crate::cli::CheckArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::vendors::{AdapterContext, build};
+use crate::vendors::build;
 
 pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&args.config)?;
     let mut problems = Vec::new();
     // Secrets must be readable now, not at the first login at 3 a.m.
     for t in &settings.targets {
-        for key in crate::config::SECRET_KEYS {
-            if let Ok(Some(src)) = t.raw.secret(key)
-                && let Err(e) = src.read()
-            {
+        for (key, src) in &t.secrets {
+            if let Err(e) = src.read() {
                 problems.push(format!("{}: `{key}`: {e}", t.describe()));
             }
         }

@@ -9,9 +9,13 @@ use crate::exporter::Exporter;
 use crate::sim::{SimContext, SimServer};
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let sim = SimServer::start("127.0.0.1:0", SimContext::new(42, 50))
-        .await
-        .context("starting the simulators")?;
+    let sim = SimServer::start(
+        "127.0.0.1:0",
+        SimContext::new(42, 50),
+        crate::vendors::simulators(),
+    )
+    .await
+    .context("starting the simulators")?;
     let dir = tempfile::tempdir().context("creating a folder for the demo's secrets")?;
     let yaml = sim.demo_config(&dir.path().join("secrets"), Some(&args.listen))?;
     let config_path = dir.path().join("demo.yml");

@@ -1,8 +1,10 @@
 //! The subcommands. `anyhow` lives here, at the binary's edge.
 
 mod check;
+#[cfg(feature = "sim")]
 mod demo;
 mod serve;
+#[cfg(feature = "sim")]
 mod simulate;
 
 use std::process::ExitCode;
@@ -22,7 +24,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Report(a) => Ok(crate::report::run(a).await),
         Command::Verify(a) => Ok(crate::report::manifest::run_verify(&a)),
         Command::Keygen(a) => Ok(crate::report::manifest::run_keygen(&a)),
+        #[cfg(feature = "sim")]
         Command::Simulate(a) => simulate::run(a).await,
+        #[cfg(feature = "sim")]
         Command::Demo(a) => demo::run(a).await,
     };
     match result {

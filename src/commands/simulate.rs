@@ -13,7 +13,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e: String| anyhow::anyhow!("--fault: {e}"))?;
         ctx.faults.apply(&spec);
     }
-    let server = SimServer::start(&args.listen, ctx)
+    let server = SimServer::start(&args.listen, ctx, crate::vendors::simulators())
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     match &args.config_out {

@@ -6,17 +6,17 @@
 //! (name "safespring"): unknown field `pasword``) instead of only a line number.
 
 mod compliance;
-mod secret;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use url::Url;
 
+pub use crate::adapter::TargetSettings;
+pub use crate::secret::{SECRET_KEYS, SecretError, SecretSource};
 pub use compliance::{Compliance, Rule, RuleMatch, Subject};
-pub use secret::{SecretError, SecretSource};
 
 use crate::api::TlsSettings;
 use crate::model::Vendor;
@@ -45,23 +45,6 @@ pub struct Settings {
     pub listen: Option<String>,
     pub compliance: Compliance,
     pub targets: Vec<TargetSettings>,
-}
-
-/// Per-target refresh settings after defaults are applied.
-#[derive(Clone, Debug)]
-pub struct TargetSettings {
-    pub name: String,
-    pub vendor: Vendor,
-    pub url: Option<Url>,
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub lookback: Duration,
-    pub max_stale: Duration,
-    pub max_concurrent_requests: usize,
-    pub tls: TlsSettings,
-    pub proxy_url: Option<Url>,
-    /// The target's keys as written, for the vendor's own settings.
-    pub raw: RawTarget,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,50 +81,25 @@ pub struct TlsFile {
     pub insecure_skip_verify: bool,
 }
 
-/// Every key a target may have. Which vendor-specific keys are allowed is decided by the
-/// vendor's module ([`crate::vendors::allowed_keys`]).
+/// The keys every target has, whatever its vendor ([`COMMON_KEYS`]). The other keys are the
+/// vendor's: its table line in [`crate::vendors::VENDORS`] decodes them.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTarget {
-    pub name: String,
-    pub vendor: String,
-    pub url: Option<Url>,
+struct CommonTarget {
+    name: String,
+    vendor: String,
+    url: Option<Url>,
     #[serde(default, with = "humantime_serde")]
-    pub interval: Option<Duration>,
+    interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub timeout: Option<Duration>,
+    timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub lookback: Option<Duration>,
+    lookback: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub max_stale: Option<Duration>,
-    pub max_concurrent_requests: Option<usize>,
-    pub tls: Option<TlsFile>,
-    pub proxy_url: Option<Url>,
-
-    pub client_id: Option<String>,
-    pub origin: Option<String>,
-    pub username: Option<String>,
-    pub user_source: Option<String>,
-    pub credentials_file: Option<PathBuf>,
-    pub auth_url: Option<Url>,
-    pub audit_url: Option<Url>,
-    pub account_id: Option<String>,
-    pub organizational_unit: Option<String>,
-    pub bunits: Option<Vec<u64>>,
-    pub clusters: Option<Vec<String>>,
-
-    pub password: Option<String>,
-    pub password_file: Option<PathBuf>,
-    pub password_env: Option<String>,
-    pub token: Option<String>,
-    pub token_file: Option<PathBuf>,
-    pub token_env: Option<String>,
-    pub refresh_token: Option<String>,
-    pub refresh_token_file: Option<PathBuf>,
-    pub refresh_token_env: Option<String>,
-    pub client_secret: Option<String>,
-    pub client_secret_file: Option<PathBuf>,
-    pub client_secret_env: Option<String>,
+    max_stale: Option<Duration>,
+    max_concurrent_requests: Option<usize>,
+    tls: Option<TlsFile>,
+    proxy_url: Option<Url>,
 }
 
 /// Keys every target may have, whatever its vendor.
@@ -157,62 +115,6 @@ pub const COMMON_KEYS: &[&str] = &[
     "tls",
     "proxy_url",
 ];
-
-/// The secret keys, each also accepted as `<key>_file` and `<key>_env`.
-pub const SECRET_KEYS: &[&str] = &["password", "token", "refresh_token", "client_secret"];
-
-impl RawTarget {
-    /// Where the secret `key` comes from, if anywhere. Two sources for one secret is an
-    /// error: which one wins would be a guess.
-    pub fn secret(&self, key: &str) -> Result<Option<SecretSource>, String> {
-        let (inline, file, env) = match key {
-            "password" => (&self.password, &self.password_file, &self.password_env),
-            "token" => (&self.token, &self.token_file, &self.token_env),
-            "refresh_token" => (
-                &self.refresh_token,
-                &self.refresh_token_file,
-                &self.refresh_token_env,
-            ),
-            "client_secret" => (
-                &self.client_secret,
-                &self.client_secret_file,
-                &self.client_secret_env,
-            ),
-            other => return Err(format!("{other} is not a secret key")),
-        };
-        let mut found = Vec::new();
-        if let Some(v) = inline {
-            found.push(SecretSource::Inline(v.clone().into()));
-        }
-        if let Some(p) = file {
-            found.push(SecretSource::File(p.clone()));
-        }
-        if let Some(n) = env {
-            found.push(SecretSource::Env(n.clone()));
-        }
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            _ => Err(format!(
-                "`{key}`, `{key}_file` and `{key}_env` are alternatives: set only one"
-            )),
-        }
-    }
-}
-
-impl TargetSettings {
-    /// The named secret, or an error naming the key when it is required and absent.
-    pub fn required_secret(&self, key: &str) -> Result<SecretSource, String> {
-        self.raw
-            .secret(key)?
-            .ok_or_else(|| format!("`{key}` is required (as `{key}_file`, `{key}_env` or `{key}`)"))
-    }
-
-    /// A "target X (vendor V)" prefix for messages.
-    pub fn describe(&self) -> String {
-        format!("target {:?} ({})", self.name, self.vendor)
-    }
-}
 
 impl Settings {
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
@@ -235,9 +137,9 @@ impl Settings {
         })?;
 
         let mut problems = Vec::new();
-        let d = file.defaults;
         let compliance = file.compliance.validate(&mut problems);
         let mut targets: Vec<TargetSettings> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         if file.targets.is_empty() {
             problems.push("`targets`: at least one target is required".to_owned());
         }
@@ -246,122 +148,13 @@ impl Settings {
                 Some(n) => format!("targets[{i}] (name {n:?})"),
                 None => format!("targets[{i}]"),
             };
-            let keys: Vec<String> = value
-                .as_object()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            let raw: RawTarget = match serde_path_to_error::deserialize(value) {
-                Ok(r) => r,
-                Err(e) => {
-                    let path = e.path().to_string();
-                    let at = if path == "." {
-                        String::new()
-                    } else {
-                        format!(" `{path}`:")
-                    };
-                    problems.push(format!("{label}:{at} {}", e.inner()));
-                    continue;
-                }
-            };
-            let vendor = match raw.vendor.parse::<Vendor>() {
-                Ok(v) => v,
-                Err(e) => {
-                    problems.push(format!("{label}: `vendor`: {e}"));
-                    continue;
-                }
-            };
-            if raw.name.trim().is_empty() {
-                problems.push(format!("{label}: `name`: must not be empty"));
+            let mut target_problems = Vec::new();
+            let t = parse_target(value, &file.defaults, &names, &mut target_problems);
+            problems.extend(target_problems.into_iter().map(|p| format!("{label}: {p}")));
+            if let Some((name, t)) = t {
+                names.push(name);
+                targets.extend(t);
             }
-            if targets.iter().any(|t| t.name == raw.name) {
-                problems.push(format!(
-                    "{label}: `name`: {:?} is used by another target; names must be unique",
-                    raw.name
-                ));
-            }
-            let allowed = crate::vendors::allowed_keys(vendor);
-            for key in &keys {
-                let base = key
-                    .strip_suffix("_file")
-                    .or_else(|| key.strip_suffix("_env"))
-                    .filter(|b| SECRET_KEYS.contains(b))
-                    .unwrap_or(key);
-                if !COMMON_KEYS.contains(&key.as_str()) && !allowed.contains(&base) {
-                    problems.push(format!(
-                        "{label}: `{key}` is not a key of vendor {vendor} (its keys: {})",
-                        allowed.join(", ")
-                    ));
-                }
-            }
-            for key in SECRET_KEYS {
-                if let Err(e) = raw.secret(key) {
-                    problems.push(format!("{label}: {e}"));
-                }
-            }
-            let interval = raw
-                .interval
-                .or(d.interval)
-                .unwrap_or(Duration::from_secs(300));
-            let timeout = raw
-                .timeout
-                .or(d.timeout)
-                .unwrap_or(Duration::from_secs(120));
-            let lookback = raw
-                .lookback
-                .or(d.lookback)
-                .unwrap_or(Duration::from_secs(48 * 3600));
-            let max_stale = raw
-                .max_stale
-                .or(d.max_stale)
-                .unwrap_or(Duration::from_secs(1800));
-            let max_concurrent_requests = raw
-                .max_concurrent_requests
-                .or(d.max_concurrent_requests)
-                .unwrap_or(4);
-            for (key, v) in [
-                ("interval", interval),
-                ("timeout", timeout),
-                ("lookback", lookback),
-                ("max_stale", max_stale),
-            ] {
-                if v.is_zero() {
-                    problems.push(format!("{label}: `{key}`: must be more than 0"));
-                }
-            }
-            if max_concurrent_requests == 0 {
-                problems.push(format!(
-                    "{label}: `max_concurrent_requests`: must be at least 1"
-                ));
-            }
-            let tls = raw.tls.clone().unwrap_or_default();
-            if let Some(ca) = &tls.ca_file
-                && !ca.is_file()
-            {
-                problems.push(format!(
-                    "{label}: `tls.ca_file`: {} is not a readable file",
-                    ca.display()
-                ));
-            }
-            let t = TargetSettings {
-                name: raw.name.clone(),
-                vendor,
-                url: raw.url.clone(),
-                interval,
-                timeout,
-                lookback,
-                max_stale,
-                max_concurrent_requests,
-                tls: TlsSettings {
-                    ca_file: tls.ca_file,
-                    insecure_skip_verify: tls.insecure_skip_verify,
-                },
-                proxy_url: raw.proxy_url.clone(),
-                raw,
-            };
-            for p in crate::vendors::validate(&t) {
-                problems.push(format!("{label}: {p}"));
-            }
-            targets.push(t);
         }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
@@ -373,6 +166,158 @@ impl Settings {
             targets,
         })
     }
+}
+
+/// One target: its common keys here, its vendor's keys by the vendor's table line. Returns
+/// the target's name once the common keys decode (for the uniqueness check) and the target
+/// when nothing is wrong with it.
+fn parse_target(
+    value: Value,
+    d: &Defaults,
+    names: &[String],
+    problems: &mut Vec<String>,
+) -> Option<(String, Option<TargetSettings>)> {
+    let Value::Object(mut keys) = value else {
+        problems.push("a target is a map of keys (name, vendor, url, ...)".to_owned());
+        return None;
+    };
+    let common: Map<String, Value> = COMMON_KEYS
+        .iter()
+        .filter_map(|k| keys.remove(*k).map(|v| (k.to_string(), v)))
+        .collect();
+    let raw: CommonTarget = match serde_path_to_error::deserialize(Value::Object(common)) {
+        Ok(r) => r,
+        Err(e) => {
+            let path = e.path().to_string();
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!("`{path}`: ")
+            };
+            problems.push(format!("{at}{}", e.inner()));
+            return None;
+        }
+    };
+    let vendor = match raw.vendor.parse::<Vendor>() {
+        Ok(v) => v,
+        Err(e) => {
+            problems.push(format!("`vendor`: {e}"));
+            return None;
+        }
+    };
+    if raw.name.trim().is_empty() {
+        problems.push("`name`: must not be empty".to_owned());
+    }
+    if names.contains(&raw.name) {
+        problems.push(format!(
+            "`name`: {:?} is used by another target; names must be unique",
+            raw.name
+        ));
+    }
+    let entry = crate::vendors::entry(vendor);
+    let allowed = (entry.keys)();
+    keys.retain(|key, _| {
+        let base = key
+            .strip_suffix("_file")
+            .or_else(|| key.strip_suffix("_env"))
+            .filter(|b| SECRET_KEYS.contains(b) && allowed.contains(b))
+            .unwrap_or(key);
+        let known = allowed.contains(&base);
+        if !known {
+            problems.push(format!(
+                "`{key}` is not a key of vendor {vendor} (its keys: {})",
+                allowed.join(", ")
+            ));
+        }
+        known
+    });
+    problems.extend(crate::secret::fold(&mut keys));
+    let secrets: Vec<(&'static str, SecretSource)> = SECRET_KEYS
+        .iter()
+        .filter_map(|k| {
+            let v = keys.get(*k)?.clone();
+            serde_json::from_value(v).ok().map(|s| (*k, s))
+        })
+        .collect();
+    let interval = raw
+        .interval
+        .or(d.interval)
+        .unwrap_or(Duration::from_secs(300));
+    let timeout = raw
+        .timeout
+        .or(d.timeout)
+        .unwrap_or(Duration::from_secs(120));
+    let lookback = raw
+        .lookback
+        .or(d.lookback)
+        .unwrap_or(Duration::from_secs(48 * 3600));
+    let max_stale = raw
+        .max_stale
+        .or(d.max_stale)
+        .unwrap_or(Duration::from_secs(1800));
+    let max_concurrent_requests = raw
+        .max_concurrent_requests
+        .or(d.max_concurrent_requests)
+        .unwrap_or(4);
+    for (key, v) in [
+        ("interval", interval),
+        ("timeout", timeout),
+        ("lookback", lookback),
+        ("max_stale", max_stale),
+    ] {
+        if v.is_zero() {
+            problems.push(format!("`{key}`: must be more than 0"));
+        }
+    }
+    if max_concurrent_requests == 0 {
+        problems.push("`max_concurrent_requests`: must be at least 1".to_owned());
+    }
+    // Every vendor speaks HTTP: any other scheme is a typo or a paste from elsewhere.
+    let url = match raw.url {
+        Some(u) if !matches!(u.scheme(), "http" | "https") => {
+            problems.push(format!("`url`: {u} is not an http(s) URL"));
+            None
+        }
+        u => u,
+    };
+    let tls = raw.tls.unwrap_or_default();
+    if let Some(ca) = &tls.ca_file
+        && !ca.is_file()
+    {
+        problems.push(format!(
+            "`tls.ca_file`: {} is not a readable file",
+            ca.display()
+        ));
+    }
+    let vendor_settings = match (entry.parse)(keys, url.as_ref()) {
+        Ok(s) => Some(s),
+        Err(p) => {
+            problems.extend(p);
+            None
+        }
+    };
+    let name = raw.name;
+    let target = match vendor_settings {
+        Some(vendor_settings) if problems.is_empty() => Some(TargetSettings {
+            name: name.clone(),
+            vendor,
+            url,
+            interval,
+            timeout,
+            lookback,
+            max_stale,
+            max_concurrent_requests,
+            tls: TlsSettings {
+                ca_file: tls.ca_file,
+                insecure_skip_verify: tls.insecure_skip_verify,
+            },
+            proxy_url: raw.proxy_url,
+            secrets,
+            vendor_settings,
+        }),
+        _ => None,
+    };
+    Some((name, target))
 }
 
 #[cfg(test)]
@@ -449,5 +394,78 @@ mod tests {
         assert_eq!(s.targets[1].lookback, Duration::from_secs(7200));
         assert_eq!(s.targets[1].max_stale, Duration::from_secs(1800));
         assert_eq!(s.compliance.rpo, Duration::from_secs(12 * 3600));
+    }
+
+    const CLOUTILITY: &str = "{name: a, vendor: cloutility, url: \"http://x\", client_id: c, origin: \"http://o\", username: u, password_env: P";
+
+    #[test]
+    fn url_must_be_http_for_every_vendor() {
+        // Cloutility and CloudTower did not check the scheme before the core did.
+        for vendor in [
+            "cloutility",
+            "cloudtower",
+            "cloudsync",
+            "backupdr",
+            "clumio",
+        ] {
+            let e = parse(&format!(
+                "targets:\n  - {{name: a, vendor: {vendor}, url: \"ftp://x/\"}}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("targets[0] (name \"a\"): `url`: ftp://x/ is not an http(s) URL"),
+                "{vendor}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn vendor_key_errors_name_the_target_and_the_key() {
+        let e = parse(&format!("targets:\n  - {CLOUTILITY}, bunits: [x]}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("targets[0] (name \"a\"): `bunits[0]`: invalid type"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "targets:\n  - {CLOUTILITY}, tokn: x, clusters: [y]}}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("targets[0] (name \"a\"): `tokn` is not a key of vendor cloutility (its keys: client_id, origin, username, password, bunits)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`clusters` is not a key of vendor cloutility"),
+            "{e}"
+        );
+        let e = parse(&format!("targets:\n  - {CLOUTILITY}, token_file: /t}}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`token_file` is not a key of vendor cloutility"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_valid_target_carries_its_vendors_typed_settings_and_secrets() {
+        let s = parse(&format!("targets:\n  - {CLOUTILITY}, bunits: [7]}}\n")).unwrap();
+        let t = &s.targets[0];
+        let own = t
+            .vendor_settings::<crate::vendors::cloutility::Settings>()
+            .unwrap();
+        assert_eq!(own.bunits.as_deref(), Some(&[7][..]));
+        assert_eq!(own.client_id, "c");
+        assert!(
+            t.vendor_settings::<crate::vendors::clumio::Settings>()
+                .is_none()
+        );
+        assert_eq!(t.secrets.len(), 1);
+        assert_eq!(t.secrets[0].0, "password");
+        assert_eq!(t.secrets[0].1.describe(), "environment variable P");
     }
 }

@@ -11,9 +11,9 @@ use super::files::{AuditRow, JobRow};
 use super::manifest::TargetEvidence;
 use super::progress::{Progress, TargetProgress};
 use super::{Collected, Env, ReportError, Request};
+use crate::adapter::{AdapterContext, History, Period, Window};
 use crate::config::TargetSettings;
 use crate::model::{Job, Object, Vendor};
-use crate::vendors::{AdapterContext, History, Period, Window};
 
 /// Why a target could not be read, and what is known of its objects anyway.
 #[derive(Debug)]
@@ -129,7 +129,9 @@ async fn read_target(
         known_objects: Vec::new(),
     })?;
     progress.phase(&format!("reading history {} .. {}", period.from, period.to));
-    let result = adapter.history(period).await;
+    let result = adapter
+        .history(period, crate::adapter::REPORT_LOOKBACK)
+        .await;
     let result = match result {
         Ok(h) => Ok(h),
         Err(e) => {

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::adapter::Period;
 use crate::config::{Compliance, Subject};
 use crate::model::{Job, JobResult, Object, Vendor};
-use crate::vendors::Period;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {

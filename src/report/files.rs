@@ -437,6 +437,7 @@ impl Drop for MadeFolders {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapter::Period;
 
     fn out(name: &str, bytes: &[u8]) -> Output {
         Output {
@@ -446,7 +447,6 @@ mod tests {
     }
     use crate::model::{AuditAction, JobKind, JobResult};
     use crate::report::compliance::{JobCounts, Status};
-    use crate::vendors::Period;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

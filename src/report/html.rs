@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use super::compliance::{ComplianceRow, Status, SummaryRow, human};
 use super::files::{JobRow, ratio, seconds};
 use super::period::utc_date;
+use crate::adapter::Period;
 use crate::model::Vendor;
-use crate::vendors::Period;
 
 /// Charts are drawn for periods up to this many days.
 const MAX_CHART_DAYS: i64 = 400;

@@ -18,8 +18,8 @@ use std::path::Path;
 use glob::{MatchOptions, Pattern};
 
 use super::compliance::{ComplianceRow, Status};
+use crate::adapter::Period;
 use crate::model::Vendor;
-use crate::vendors::Period;
 
 const OPTIONS: MatchOptions = MatchOptions {
     case_sensitive: false,

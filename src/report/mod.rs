@@ -31,11 +31,11 @@ use self::inventory::Register;
 use self::manifest::{Manifest, SigningKey, TargetEvidence};
 use self::period::ReportPeriod;
 use self::progress::{Mode, Progress};
+use crate::adapter::{Adapter, AdapterContext};
 use crate::api::ApiMetrics;
 use crate::clock::Clock;
 use crate::config::{Compliance, ConfigError, Settings, TargetSettings};
 use crate::model::{Object, Vendor};
-use crate::vendors::{Adapter, AdapterContext};
 
 /// How an adapter is made from a target; `vendors::build` outside tests.
 pub type BuildAdapter =

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::vendors::Period;
+use crate::adapter::Period;
 
 /// `--month YYYY-MM`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,9 +2,10 @@
 //! (`/cloutility/v1/...`, `/backupdr/actifio/...`, ...), speaking that vendor's API over a
 //! seeded data set that grows as time passes, with switchable faults.
 //!
-//! Each vendor's simulator lives in its vendor folder (`vendors/<vendor>/sim`); this module
-//! only mounts them, wraps them in the fault layer, and writes the config that points the
-//! exporter at them.
+//! This module is the shared base only: the context, faults, tokens and recording every
+//! vendor simulator uses, and the server that mounts the simulators it is given. It names no
+//! vendor: each vendor's simulator lives in its vendor folder (`vendors/<vendor>/sim`) and
+//! the list of them is [`crate::vendors::simulators`].
 
 pub mod faults;
 pub mod record;
@@ -59,33 +60,15 @@ pub struct VendorSim {
 pub type DemoTargets =
     fn(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<serde_json::Value>>;
 
-fn vendor_sims(ctx: &SimContext) -> Vec<(VendorSim, DemoTargets)> {
-    vec![
-        (
-            crate::vendors::cloutility::sim::build(ctx),
-            crate::vendors::cloutility::sim::demo_targets as DemoTargets,
-        ),
-        (
-            crate::vendors::backupdr::sim::build(ctx),
-            crate::vendors::backupdr::sim::demo_targets as DemoTargets,
-        ),
-        (
-            crate::vendors::cloudtower::sim::build(ctx),
-            crate::vendors::cloudtower::sim::demo_targets as DemoTargets,
-        ),
-        (
-            crate::vendors::cloudsync::sim::build(ctx),
-            crate::vendors::cloudsync::sim::demo_targets as DemoTargets,
-        ),
-        (
-            crate::vendors::clumio::sim::build(ctx),
-            crate::vendors::clumio::sim::demo_targets as DemoTargets,
-        ),
-    ]
+/// One vendor's simulator as the vendor table ([`crate::vendors::VENDORS`]) lists it.
+#[derive(Clone, Copy)]
+pub struct SimEntry {
+    pub build: fn(&SimContext) -> VendorSim,
+    pub demo_targets: DemoTargets,
 }
 
-/// The whole simulator app: every vendor under its prefix plus `/-/faults`.
-pub fn app(ctx: &SimContext) -> Router {
+/// The whole simulator app: every given vendor under its prefix plus `/-/faults`.
+pub fn app(ctx: &SimContext, sims: &[SimEntry]) -> Router {
     let faults_api = Router::new()
         .route(
             "/-/faults",
@@ -93,7 +76,8 @@ pub fn app(ctx: &SimContext) -> Router {
         )
         .with_state(ctx.faults.clone());
     let mut app = Router::new();
-    for (sim, _) in vendor_sims(ctx) {
+    for entry in sims {
+        let sim = (entry.build)(ctx);
         let layer_state = faults::FaultLayerState {
             faults: ctx.faults.clone(),
             vendor: sim.vendor,
@@ -135,13 +119,19 @@ async fn clear_faults(State(f): State<Faults>) -> StatusCode {
 pub struct SimServer {
     pub addr: SocketAddr,
     pub ctx: SimContext,
+    sims: Vec<SimEntry>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl SimServer {
-    pub async fn start(listen: &str, ctx: SimContext) -> std::io::Result<SimServer> {
-        let app = app(&ctx);
-        Self::serve(listen, ctx, app).await
+    /// Serves the simulators `sims` (every vendor's: [`crate::vendors::simulators`]).
+    pub async fn start(
+        listen: &str,
+        ctx: SimContext,
+        sims: Vec<SimEntry>,
+    ) -> std::io::Result<SimServer> {
+        let app = app(&ctx, &sims);
+        Self::serve(listen, ctx, sims, app).await
     }
 
     /// Like [`SimServer::start`], but every exchange is recorded (for the spec conformance
@@ -149,16 +139,22 @@ impl SimServer {
     pub async fn start_recording(
         listen: &str,
         ctx: SimContext,
+        sims: Vec<SimEntry>,
     ) -> std::io::Result<(SimServer, record::Recorder)> {
         let rec = record::Recorder::default();
-        let app = app(&ctx).layer(axum::middleware::from_fn_with_state(
+        let app = app(&ctx, &sims).layer(axum::middleware::from_fn_with_state(
             rec.clone(),
             record::record,
         ));
-        Ok((Self::serve(listen, ctx, app).await?, rec))
+        Ok((Self::serve(listen, ctx, sims, app).await?, rec))
     }
 
-    async fn serve(listen: &str, ctx: SimContext, app: Router) -> std::io::Result<SimServer> {
+    async fn serve(
+        listen: &str,
+        ctx: SimContext,
+        sims: Vec<SimEntry>,
+        app: Router,
+    ) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -166,7 +162,12 @@ impl SimServer {
                 tracing::error!(error = %e, "simulator server stopped");
             }
         });
-        Ok(SimServer { addr, ctx, task })
+        Ok(SimServer {
+            addr,
+            ctx,
+            sims,
+            task,
+        })
     }
 
     pub fn base_url(&self) -> Url {
@@ -182,12 +183,13 @@ impl SimServer {
         std::fs::create_dir_all(secrets_dir)?;
         set_mode(secrets_dir, 0o700)?;
         let mut targets = Vec::new();
-        for (sim, demo) in vendor_sims(&self.ctx) {
+        for entry in &self.sims {
+            let sim = (entry.build)(&self.ctx);
             let base = self
                 .base_url()
                 .join(&format!("{}/", sim.vendor.as_str()))
                 .expect("vendor prefix joins");
-            targets.extend(demo(&base, secrets_dir)?);
+            targets.extend((entry.demo_targets)(&base, secrets_dir)?);
         }
         for entry in std::fs::read_dir(secrets_dir)? {
             let entry = entry?;

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::adapter::{Collected, Collection, SkippedPart, VendorError};
 use crate::clock::{before, seconds_between};
 use crate::config::{Compliance, Subject, TargetSettings};
 use crate::model::{
     AuditAction, AuditEvent, Job, JobKind, JobResult, Object, Severity, Storage, StoragePool,
     Vendor, Warning,
 };
-use crate::vendors::{Collected, Collection, SkippedPart, VendorError};
 
 pub use crate::facts::{ObjectFacts, facts_by_object};
 pub use crate::model::CollectorKind;

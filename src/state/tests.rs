@@ -280,16 +280,16 @@ fn refusal_means_403_or_404_on_a_data_request_only() {
             message: String::new(),
         })
     };
-    assert!(crate::vendors::Skips::is_refusal(&status(
+    assert!(crate::adapter::Skips::is_refusal(&status(
         StatusCode::FORBIDDEN
     )));
-    assert!(crate::vendors::Skips::is_refusal(&status(
+    assert!(crate::adapter::Skips::is_refusal(&status(
         StatusCode::NOT_FOUND
     )));
-    assert!(!crate::vendors::Skips::is_refusal(&status(
+    assert!(!crate::adapter::Skips::is_refusal(&status(
         StatusCode::UNAUTHORIZED
     )));
-    assert!(!crate::vendors::Skips::is_refusal(&status(
+    assert!(!crate::adapter::Skips::is_refusal(&status(
         StatusCode::SERVICE_UNAVAILABLE
     )));
     let login = VendorError::Api(ApiError::LoginRefused {
@@ -298,11 +298,11 @@ fn refusal_means_403_or_404_on_a_data_request_only() {
         message: String::new(),
     });
     assert!(
-        !crate::vendors::Skips::is_refusal(&login),
+        !crate::adapter::Skips::is_refusal(&login),
         "a refused login is a failure"
     );
 
-    let skips = crate::vendors::Skips::default();
+    let skips = crate::adapter::Skips::default();
     let r: Result<Vec<u8>, _> = skips.or_empty(
         CollectorKind::Inventory,
         "rds",

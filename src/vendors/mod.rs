@@ -1,8 +1,9 @@
-//! The adapter interface, and the one place that lists the vendors.
+//! The one place that lists the vendors: [`VENDORS`], one line per vendor.
 //!
 //! Each vendor lives in its own folder: wire types (private), a client (login and
 //! requests over [`crate::api::ApiClient`]), a mapping to [`crate::model`], its config keys,
-//! and its simulator. Adding a vendor adds a folder and one arm to each `match` below.
+//! and its simulator. The contract they implement is [`crate::adapter`]. Adding a vendor is
+//! its folder plus one line in [`VENDORS`] (and its [`Vendor`] name).
 
 pub mod backupdr;
 pub mod cloudsync;
@@ -15,219 +16,155 @@ pub mod variations;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use url::Url;
 
-use crate::api::{ApiError, ApiMetrics};
-use crate::clock::Clock;
-use crate::config::TargetSettings;
-use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
+use crate::adapter::{Adapter, AdapterContext, TargetSettings, VendorSettings};
+use crate::model::Vendor;
+#[cfg(feature = "sim")]
+use crate::sim::SimEntry;
 
-/// The time range one refresh reads: job history and audit events from `since` to `now`.
-#[derive(Clone, Copy, Debug)]
-pub struct Window {
-    pub now: Timestamp,
-    pub since: Timestamp,
+/// A vendor's settings: decoded from the target's vendor keys ([`VendorConfig::File`], a
+/// `#[serde(deny_unknown_fields)]` struct whose fields are the vendor's keys), then checked
+/// once into the typed value the adapter is built from.
+pub trait VendorConfig: VendorSettings + Sized {
+    type File: DeserializeOwned;
+    /// Every problem with the keys, one line each (without the target name). `url` is the
+    /// target's common `url`, already known to be http(s).
+    fn parse(file: Self::File, url: Option<&Url>) -> Result<Self, Vec<String>>;
 }
 
-/// A report period, `[from, to)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Period {
-    pub from: Timestamp,
-    pub to: Timestamp,
+/// Decodes a target's vendor keys (secrets already folded, see [`crate::secret`]).
+pub type ParseFn =
+    fn(Map<String, Value>, Option<&Url>) -> Result<Arc<dyn VendorSettings>, Vec<String>>;
+
+/// What the core knows of one vendor.
+pub struct VendorEntry {
+    pub vendor: Vendor,
+    /// Vendor-specific target keys (secret keys by their base name).
+    pub keys: fn() -> &'static [&'static str],
+    pub parse: ParseFn,
+    /// The vendor's simulator and the demo targets that point at it.
+    #[cfg(feature = "sim")]
+    pub sim: SimEntry,
 }
 
-/// `Clone` because one failed read often fails several collectors.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum VendorError {
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    /// The vendor (or this release of it) does not offer what the collector needs.
-    #[error("unsupported: {0}")]
-    Unsupported(String),
-    /// The vendor answered, but with something that makes no sense.
-    #[error("{0}")]
-    Invalid(String),
-}
-
-pub type Collected<T> = Result<T, VendorError>;
-
-/// A part of a collector's reading that this account does not have: one listing the vendor
-/// refused with 403 or 404 (a data source not enabled or not licensed, a role without that
-/// permission, a release without that endpoint). The collector still succeeds with the rest;
-/// the part shows in `backup_collector_part_refused` and on the status page.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedPart {
-    pub collector: CollectorKind,
-    /// A fixed word of the adapter's (e.g. `ec2_instances`), so it is safe as a label value.
-    pub part: &'static str,
-    /// The refusal as the vendor gave it (endpoint and status), for logs and the status page.
-    pub reason: String,
-}
-
-/// Collects the parts refused during one refresh. Cheap to clone, so that concurrent reads
-/// of one refresh can each hold one.
-#[derive(Clone, Debug, Default)]
-pub struct Skips(std::sync::Arc<std::sync::Mutex<Vec<SkippedPart>>>);
-
-impl Skips {
-    /// Whether `err` means "this account does not have that part" rather than a failure.
-    /// Only a vendor's 403 or 404 on a data request does; a refused login, a 401, a 5xx or a
-    /// transport error is a failure and must keep the last good data.
-    pub fn is_refusal(err: &VendorError) -> bool {
-        matches!(
-            err,
-            VendorError::Api(ApiError::Status { status, .. })
-                if *status == reqwest::StatusCode::FORBIDDEN
-                    || *status == reqwest::StatusCode::NOT_FOUND
-        )
-    }
-
-    /// Passes a listing's result through, turning a refusal into `Ok(None)` and recording it.
-    pub fn optional<T>(
-        &self,
-        collector: CollectorKind,
-        part: &'static str,
-        result: Result<T, VendorError>,
-    ) -> Result<Option<T>, VendorError> {
-        match result {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if Self::is_refusal(&e) => {
-                self.record(collector, part, e.to_string());
-                Ok(None)
-            }
-            Err(e) => Err(e),
+macro_rules! vendor {
+    ($v:ident, $m:ident) => {
+        VendorEntry {
+            vendor: Vendor::$v,
+            keys: keys::<$m::Settings>,
+            parse: parse::<$m::Settings>,
+            #[cfg(feature = "sim")]
+            sim: SimEntry {
+                build: $m::sim::build,
+                demo_targets: $m::sim::demo_targets,
+            },
         }
-    }
-
-    /// Like [`Skips::optional`], with an empty value in place of a refused listing.
-    pub fn or_empty<T: Default>(
-        &self,
-        collector: CollectorKind,
-        part: &'static str,
-        result: Result<T, VendorError>,
-    ) -> Result<T, VendorError> {
-        self.optional(collector, part, result)
-            .map(Option::unwrap_or_default)
-    }
-
-    pub fn record(&self, collector: CollectorKind, part: &'static str, reason: String) {
-        let mut parts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if !parts
-            .iter()
-            .any(|p| p.collector == collector && p.part == part)
-        {
-            parts.push(SkippedPart {
-                collector,
-                part,
-                reason,
-            });
-        }
-    }
-
-    /// The parts recorded so far, sorted, leaving the recorder empty.
-    pub fn take(&self) -> Vec<SkippedPart> {
-        let mut parts = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
-        parts.sort();
-        parts
-    }
+    };
 }
 
-/// What one refresh of one target yields, per collector. A failed collector does not stop
-/// the others: the scheduler keeps serving its last good data.
-#[derive(Debug)]
-pub struct Collection {
-    pub inventory: Collected<Vec<Object>>,
-    pub jobs: Collected<Vec<Job>>,
-    pub warnings: Collected<Vec<Warning>>,
-    pub audit: Collected<Vec<AuditEvent>>,
-    pub storage: Collected<Storage>,
-    /// Listings refused as "not in this account"; the collectors named here still succeeded.
-    pub skipped: Vec<SkippedPart>,
-}
+/// Every vendor, in the order the simulator mounts them and `demo` lists their targets.
+pub static VENDORS: &[VendorEntry] = &[
+    vendor!(Cloutility, cloutility),
+    vendor!(Backupdr, backupdr),
+    vendor!(Cloudtower, cloudtower),
+    vendor!(Cloudsync, cloudsync),
+    vendor!(Clumio, clumio),
+];
 
-impl Collection {
-    /// Every collector failed the same way (typically: the login was refused).
-    pub fn failed(err: impl Fn() -> VendorError) -> Self {
-        Collection {
-            inventory: Err(err()),
-            jobs: Err(err()),
-            warnings: Err(err()),
-            audit: Err(err()),
-            storage: Err(err()),
-            skipped: Vec::new(),
-        }
-    }
-}
-
-/// Everything `report` needs of one target for one period.
-#[derive(Debug, Default)]
-pub struct History {
-    pub objects: Vec<Object>,
-    /// Jobs that ended (or, if missed, were scheduled) in the period, plus enough before
-    /// it to know each object's last success before the period.
-    pub jobs: Vec<Job>,
-    pub audit: Vec<AuditEvent>,
-    /// Listings refused as "not in this account": the report says so and goes on.
-    pub skipped: Vec<SkippedPart>,
-}
-
-#[async_trait]
-pub trait Adapter: Send + Sync {
-    /// One refresh. Jobs are those that ended in the window or are still running; audit
-    /// events those in the window; warnings are the ones active now.
-    async fn collect(&self, window: Window) -> Collection;
-
-    /// `check --online`: logs in and says, in one line, what would be scraped.
-    async fn probe(&self) -> Result<String, VendorError>;
-
-    /// The whole history of a period, for `report`.
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
-        let _ = period;
-        Err(VendorError::Unsupported(
-            "this vendor has no history reader yet".into(),
-        ))
-    }
-
-    /// Ends vendor sessions on shutdown.
-    async fn close(&self) {}
-}
-
-/// What an adapter is built from.
-#[derive(Clone, Debug)]
-pub struct AdapterContext {
-    pub metrics: ApiMetrics,
-    pub clock: Clock,
+/// The table line of `vendor`.
+pub fn entry(vendor: Vendor) -> &'static VendorEntry {
+    VENDORS
+        .iter()
+        .find(|e| e.vendor == vendor)
+        .expect("every Vendor has a line in VENDORS (tested)")
 }
 
 /// Vendor-specific target keys allowed for `vendor` (secret keys by their base name).
 pub fn allowed_keys(vendor: Vendor) -> &'static [&'static str] {
-    match vendor {
-        Vendor::Cloutility => cloutility::KEYS,
-        Vendor::Backupdr => backupdr::KEYS,
-        Vendor::Cloudsync => cloudsync::KEYS,
-        Vendor::Cloudtower => cloudtower::KEYS,
-        Vendor::Clumio => clumio::KEYS,
-    }
-}
-
-/// Problems with a target's vendor-specific keys, one line each (without the target name).
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    match target.vendor {
-        Vendor::Cloutility => cloutility::validate(target),
-        Vendor::Backupdr => backupdr::validate(target),
-        Vendor::Cloudsync => cloudsync::validate(target),
-        Vendor::Cloudtower => cloudtower::validate(target),
-        Vendor::Clumio => clumio::validate(target),
-    }
+    (entry(vendor).keys)()
 }
 
 pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    match target.vendor {
-        Vendor::Cloutility => cloutility::build(target, ctx),
-        Vendor::Backupdr => backupdr::build(target, ctx),
-        Vendor::Cloudsync => cloudsync::build(target, ctx),
-        Vendor::Cloudtower => cloudtower::build(target, ctx),
-        Vendor::Clumio => clumio::build(target, ctx),
+    target.vendor_settings.build(target, ctx)
+}
+
+#[cfg(feature = "sim")]
+/// The simulators of every vendor, for [`crate::sim::SimServer::start`].
+pub fn simulators() -> Vec<SimEntry> {
+    VENDORS.iter().map(|e| e.sim).collect()
+}
+
+fn parse<S: VendorConfig>(
+    keys: Map<String, Value>,
+    url: Option<&Url>,
+) -> Result<Arc<dyn VendorSettings>, Vec<String>> {
+    let file: S::File = serde_path_to_error::deserialize(Value::Object(keys)).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            vec![e.inner().to_string()]
+        } else {
+            vec![format!("`{path}`: {}", e.inner())]
+        }
+    })?;
+    Ok(Arc::new(S::parse(file, url)?))
+}
+
+fn keys<S: VendorConfig>() -> &'static [&'static str] {
+    field_names::<S::File>()
+}
+
+/// The field names of a derived `Deserialize` struct: what it passes to
+/// `deserialize_struct`, caught by a deserializer that only listens.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor};
+    struct Listen<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Listen<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Error::custom("listened"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Listen(&mut fields));
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vendor_has_exactly_one_line() {
+        for v in Vendor::ALL {
+            assert_eq!(VENDORS.iter().filter(|e| e.vendor == v).count(), 1, "{v}");
+        }
+        assert_eq!(VENDORS.len(), Vendor::ALL.len());
+        for e in VENDORS {
+            assert!(!(e.keys)().is_empty(), "{}", e.vendor);
+        }
+        #[cfg(feature = "sim")]
+        {
+            let ctx = crate::sim::SimContext::new(1, 1);
+            for e in VENDORS {
+                assert_eq!((e.sim.build)(&ctx).vendor, e.vendor);
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backup_exporter::adapter::{Adapter, AdapterContext, Period, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
 use backup_exporter::config::{Settings, TargetSettings};
@@ -21,7 +22,6 @@ use backup_exporter::model::{AuditAction, JobKind, JobResult, Severity, gib_to_b
 use backup_exporter::sim::SimContext;
 use backup_exporter::vendors::clumio::sim::data::{self, Kind, Task, World, planted};
 use backup_exporter::vendors::clumio::sim::{DEMO_TOKEN, Simulator};
-use backup_exporter::vendors::{Adapter, AdapterContext, Period, Window};
 use jiff::Timestamp;
 
 /// 2026-01-15T12:00:00Z: the simulator's origin and the tests' "now".

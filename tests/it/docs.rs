@@ -58,3 +58,45 @@ fn every_target_key_is_documented_and_every_documented_key_exists() {
         );
     }
 }
+
+/// Every repository path `docs/architecture.md` names in backticks exists: the map of the
+/// house cannot drift from the house. `<vendor>` stands for every vendor.
+#[test]
+fn architecture_names_only_paths_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for (i, span) in text.split('`').enumerate() {
+        let looks_like_path = i % 2 == 1
+            && ["src/", "tests/", "docs/", "config/", "scripts/"]
+                .iter()
+                .any(|p| span.starts_with(p))
+            && !span.contains(' ');
+        if !looks_like_path {
+            continue;
+        }
+        let names: Vec<String> = if span.contains("<vendor>") {
+            Vendor::ALL
+                .iter()
+                .map(|v| span.replace("<vendor>", v.as_str()))
+                .collect()
+        } else {
+            vec![span.to_owned()]
+        };
+        for name in names {
+            checked += 1;
+            if !root.join(&name).exists() {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md names missing paths: {missing:?}"
+    );
+    assert!(
+        checked > 20,
+        "only {checked} paths found: is the doc still a map?"
+    );
+}

@@ -145,9 +145,13 @@ async fn demo_feeds_every_panel_and_rule_and_pages_through_alertmanager() {
 /// Whether the simulators offer any target (the vendors are written one by one; until the
 /// first is registered, `demo` refuses to start for want of targets).
 async fn demo_has_targets() -> bool {
-    let sim = SimServer::start("127.0.0.1:0", SimContext::new(42, 5))
-        .await
-        .expect("simulators start");
+    let sim = SimServer::start(
+        "127.0.0.1:0",
+        SimContext::new(42, 5),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .expect("simulators start");
     let dir = tempfile::tempdir().expect("temp dir");
     let yaml = sim
         .demo_config(&dir.path().join("secrets"), None)

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backup_exporter::adapter::{Adapter, Collection, SkippedPart, VendorError, Window};
 use backup_exporter::api::{
     ApiClient, ApiError, ApiMetrics, Authenticator, ClientSettings, Credential, Request,
 };
@@ -14,7 +15,6 @@ use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
 use backup_exporter::exporter::Exporter;
 use backup_exporter::model::*;
-use backup_exporter::vendors::{Adapter, Collection, SkippedPart, VendorError, Window};
 use jiff::Timestamp;
 
 use crate::common::*;

@@ -6,12 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use backup_exporter::adapter::{Collection, History, Period, VendorError};
 use backup_exporter::config::{Compliance, Settings};
 use backup_exporter::model::{Job, JobKind, JobResult, Object, Vendor};
 use backup_exporter::report::api_source::rows_from_history;
 use backup_exporter::report::compliance::Scope;
 use backup_exporter::state::TargetState;
-use backup_exporter::vendors::{Collection, History, Period, VendorError};
 use jiff::Timestamp;
 
 const T0: i64 = 1_800_000_000;

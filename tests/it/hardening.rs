@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use backup_exporter::adapter::{Adapter, Collection, VendorError, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
 use backup_exporter::exporter::Exporter;
-use backup_exporter::vendors::{Adapter, Collection, VendorError, Window};
 use backup_exporter::web::WebConfig;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use backup_exporter::adapter::{Adapter, Collection, History, Period, VendorError, Window};
 use backup_exporter::clock::Clock;
 use backup_exporter::model::{AuditAction, AuditEvent, Job, JobKind, JobResult, Object};
 use backup_exporter::report::progress::Mode;
 use backup_exporter::report::{Env, ReportArgs, ReportError, Source, run_with};
-use backup_exporter::vendors::{Adapter, Collection, History, Period, VendorError, Window};
 use jiff::{SignedDuration, Timestamp};
 
 fn ts(s: &str) -> Timestamp {
@@ -33,7 +33,11 @@ impl Adapter for FakeAdapter {
     async fn probe(&self) -> Result<String, VendorError> {
         Ok("fake".into())
     }
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(
+        &self,
+        period: Period,
+        _lookback: std::time::Duration,
+    ) -> Result<History, VendorError> {
         match &self.history {
             Some(h) => Ok(History {
                 objects: h.objects.clone(),

@@ -54,6 +54,7 @@ async fn sim() -> Sim {
             clock: Clock::manual(now()),
             ..SimContext::new(7, 12)
         },
+        backup_exporter::vendors::simulators(),
     )
     .await
     .unwrap();
@@ -451,8 +452,8 @@ async fn tenant_folders_hold_exactly_each_tenants_rows_and_the_digest_only_what_
 #[tokio::test]
 async fn hostile_vendor_strings_stay_text_and_inside_the_folder() {
     use crate::report::{FakeAdapter, object, run_job};
+    use backup_exporter::adapter::{Adapter, History};
     use backup_exporter::model::JobResult;
-    use backup_exporter::vendors::{Adapter, History};
     use std::sync::Arc;
 
     let evil = "<img src=x onerror=alert(1)>";

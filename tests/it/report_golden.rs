@@ -127,9 +127,13 @@ impl Report {
 
 /// Starts the simulators, writes the demo config and runs the report for `vendor`'s targets.
 async fn report(vendor: Vendor) -> Report {
-    let server = SimServer::start("127.0.0.1:0", sim_context())
-        .await
-        .unwrap();
+    let server = SimServer::start(
+        "127.0.0.1:0",
+        sim_context(),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server
         .demo_config(&dir.path().join("secrets"), None)

@@ -8,11 +8,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backup_exporter::adapter::{Adapter, History};
 use backup_exporter::clock::Clock;
 use backup_exporter::model::{Job, JobResult, Object};
 use backup_exporter::report::progress::Mode;
 use backup_exporter::report::{Env, Source, run_with};
-use backup_exporter::vendors::{Adapter, History};
 use jiff::{SignedDuration, Timestamp};
 
 use super::common::require_tool;
@@ -325,10 +325,10 @@ impl Live {
 impl Adapter for Live {
     async fn collect(
         &self,
-        window: backup_exporter::vendors::Window,
-    ) -> backup_exporter::vendors::Collection {
-        let mut c = backup_exporter::vendors::Collection::failed(|| {
-            backup_exporter::vendors::VendorError::Invalid("not served".into())
+        window: backup_exporter::adapter::Window,
+    ) -> backup_exporter::adapter::Collection {
+        let mut c = backup_exporter::adapter::Collection::failed(|| {
+            backup_exporter::adapter::VendorError::Invalid("not served".into())
         });
         c.inventory = Ok(self.objects.clone());
         let _ = window;
@@ -338,13 +338,14 @@ impl Adapter for Live {
         c.storage = Ok(Default::default());
         c
     }
-    async fn probe(&self) -> Result<String, backup_exporter::vendors::VendorError> {
+    async fn probe(&self) -> Result<String, backup_exporter::adapter::VendorError> {
         Ok("live".into())
     }
     async fn history(
         &self,
-        period: backup_exporter::vendors::Period,
-    ) -> Result<History, backup_exporter::vendors::VendorError> {
+        period: backup_exporter::adapter::Period,
+        _lookback: std::time::Duration,
+    ) -> Result<History, backup_exporter::adapter::VendorError> {
         Ok(History {
             objects: self.objects.clone(),
             jobs: self.jobs(period.to),

@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backup_exporter::adapter::Adapter;
 use backup_exporter::clock::Clock;
 use backup_exporter::report::period::Bound;
 use backup_exporter::report::progress::Mode;
 use backup_exporter::report::prometheus::client::PromClient;
 use backup_exporter::report::{Env, ReportArgs, Source, run_with};
-use backup_exporter::vendors::Adapter;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 

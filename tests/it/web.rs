@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backup_exporter::adapter::{Adapter, Collection, VendorError, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
 use backup_exporter::exporter::Exporter;
-use backup_exporter::vendors::{Adapter, Collection, VendorError, Window};
 use backup_exporter::web::WebConfig;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,

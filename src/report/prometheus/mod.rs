@@ -331,7 +331,7 @@ mod tests {
         rpo_h: u64,
         history_start: Option<&str>,
     ) -> (ComplianceRow, crate::model::Object) {
-        let period = crate::vendors::Period {
+        let period = crate::adapter::Period {
             from: ts("2026-01-01T00:00:00Z"),
             to: ts("2026-02-01T00:00:00Z"),
         };

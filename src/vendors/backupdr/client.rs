@@ -17,10 +17,10 @@ use serde::de::DeserializeOwned;
 
 use super::google::{CLOUD_PLATFORM_SCOPE, JWT_BEARER_GRANT, ServiceAccount};
 use super::wire::{ErrorBody, Identified, Page, SessionRest, TokenResponse};
+use crate::adapter::VendorError;
 use crate::api::{ApiClient, ApiError, Authenticator, Credential, Request};
 use crate::clock::Clock;
-use crate::config::SecretSource;
-use crate::vendors::VendorError;
+use crate::secret::SecretSource;
 
 pub const SESSION_HEADER: &str = "backupdr-management-session";
 /// How many items we ask for per page. The console may cap it lower; see [`Console::list`].

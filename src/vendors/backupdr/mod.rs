@@ -11,64 +11,32 @@ mod mapping;
 #[cfg(test)]
 mod proptests;
 mod read;
+mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod warnings;
 mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use url::Url;
 
-use self::client::{Console, GoogleToken, SessionAuth};
+use self::client::{Console, SessionAuth};
 use self::read::Appliances;
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::TargetSettings;
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ClientSettings};
-use crate::config::TargetSettings;
 use crate::model::{Vendor, Warning};
 
+pub use self::settings::Settings;
 pub use self::warnings::{
     CATEGORY_APPLIANCE, CATEGORY_EVENT, CATEGORY_JOB_FAILURES, CATEGORY_STORAGE, FAILURE_STREAK,
 };
-
-/// Vendor-specific target keys (contract §2); `token` stands for `token`, `token_file` and
-/// `token_env`.
-pub const KEYS: &[&str] = &["credentials_file", "token"];
-
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    let mut problems = Vec::new();
-    match &target.url {
-        None => problems.push(
-            "`url` is required (the management console API, e.g. https://bmc-….backupdr.googleusercontent.com/actifio)"
-                .to_owned(),
-        ),
-        Some(u) if !matches!(u.scheme(), "http" | "https") => {
-            problems.push(format!("`url`: {u} is not an http(s) URL"))
-        }
-        Some(_) => {}
-    }
-    // Two sources for `token` itself are reported by the config layer.
-    let Ok(token) = target.raw.secret("token") else {
-        return problems;
-    };
-    match (&target.raw.credentials_file, token) {
-        (Some(_), Some(_)) => problems.push(
-            "`credentials_file` and `token` are alternatives: set only one".to_owned(),
-        ),
-        (None, None) => problems.push(
-            "`credentials_file` (a Google service-account JSON key) or `token` (as `token_file`, `token_env` or `token`) is required"
-                .to_owned(),
-        ),
-        // Like every secret file, the key is read at login (so a key mounted or rotated
-        // later is picked up); `check --online` shows a bad one.
-        (Some(path), None) if path.as_os_str().is_empty() => {
-            problems.push("`credentials_file`: must not be empty".to_owned())
-        }
-        (Some(_), None) | (None, Some(_)) => {}
-    }
-    problems
-}
 
 /// The API base: the console's `/actifio` path (the spec's `servers: [{url: /actifio}]`).
 ///
@@ -95,22 +63,18 @@ pub fn api_base(url: &Url) -> Url {
     u
 }
 
-pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    let url = target
-        .url
-        .as_ref()
-        .ok_or_else(|| "`url` is required".to_owned())?;
-    let google = match &target.raw.credentials_file {
-        Some(path) => GoogleToken::ServiceAccount(path.clone()),
-        None => GoogleToken::Token(target.required_secret("token")?),
-    };
-    let mut settings = ClientSettings::new(Vendor::Backupdr, &target.name, api_base(url));
+fn build(
+    own: &Settings,
+    target: &TargetSettings,
+    ctx: &AdapterContext,
+) -> Result<Arc<dyn Adapter>, String> {
+    let mut settings = ClientSettings::new(Vendor::Backupdr, &target.name, api_base(&own.url));
     settings.request_timeout = target.timeout;
     settings.max_concurrent_requests = target.max_concurrent_requests;
     settings.tls = target.tls.clone();
     settings.proxy_url = target.proxy_url.clone();
     let auth = Arc::new(SessionAuth {
-        google,
+        google: own.google.clone(),
         clock: ctx.clock.clone(),
     });
     let api = ApiClient::new(
@@ -219,14 +183,14 @@ impl Adapter for BackupDr {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
         let c = &self.console;
         let skips = Skips::default();
         let (names, _) = self.appliances(&skips).await;
         let mut objects = read::inventory(c, &names, false, self.concurrency, &skips).await?;
         let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
         let (jobs, audit, oldest) = tokio::join!(
-            read::jobs_period(c, period.from, period.to, &ids, self.concurrency),
+            read::jobs_period(c, period.from, period.to, lookback, &ids, self.concurrency),
             read::audit(c, period.from, Some(period.to), &skips),
             read::oldest_job(c),
         );

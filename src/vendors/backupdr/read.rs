@@ -12,8 +12,8 @@ use super::wire::{
     ApplicationRest, AuditRest, BackupRest, ClusterRest, DiskPoolRest, EventRest, JobRest, Page,
     PolicyRest, SlaRest, SltRest,
 };
+use crate::adapter::{Skips, VendorError};
 use crate::model::{self, AuditEvent, CollectorKind, Job, JobResult, Object, Storage, StoragePool};
-use crate::vendors::{Skips, VendorError};
 
 /// The listings a refresh can do without, by part name (`backup_collector_part_refused`).
 /// The application list and the job status list are essential: without them there is
@@ -37,8 +37,9 @@ pub mod part {
     pub const AUDIT_LOG: &str = "audit_log";
 }
 
-/// How far before a report period the job history is read in one go; an application whose
-/// last success is older than that gets a query of its own.
+/// How far before a report period the job history is read in one go (at most: less when the
+/// report's look-back is shorter); an application whose last success is older than that
+/// gets a query of its own, so its last success is found whatever its age.
 pub const HISTORY_MARGIN: Duration = Duration::from_secs(14 * 86_400);
 
 /// Appliance names by the console `id` and by the appliance serial (`clusterid`).
@@ -321,10 +322,11 @@ pub async fn jobs_period(
     console: &Console,
     from: Timestamp,
     to: Timestamp,
+    lookback: Duration,
     app_ids: &[String],
     concurrency: usize,
 ) -> Result<Vec<Job>, VendorError> {
-    let read_from = crate::clock::before(from, HISTORY_MARGIN);
+    let read_from = crate::clock::before(from, HISTORY_MARGIN.min(lookback));
     let wire: Vec<JobRest> = console
         .list(
             "jobstatus",

@@ -19,7 +19,7 @@ use super::wire::{
     Account, AuditGroup, DataBroker, Relationship, RelationshipsStats, TokenResponse,
 };
 use crate::api::{ApiClient, ApiError, Authenticator, Credential, Request};
-use crate::config::SecretSource;
+use crate::secret::SecretSource;
 
 /// The audience NetApp's Auth0 tenant issues Cloud Sync tokens for.
 pub(super) const AUDIENCE: &str = "https://api.cloud.netapp.com";
@@ -34,6 +34,7 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(6 * 3600);
 /// read forever.
 const MAX_AUDIT_PAGES: usize = 500;
 
+#[derive(Clone, Debug)]
 pub(super) enum Grant {
     Password {
         username: String,

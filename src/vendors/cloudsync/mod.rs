@@ -15,41 +15,31 @@ mod paths;
 #[cfg(test)]
 mod proptests;
 mod settings;
+pub use settings::Settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use jiff::Timestamp;
 use url::Url;
 
-use self::client::{Api, Auth0, Grant};
+use self::client::{Api, Auth0};
 use self::wire::{AuditGroup, DataBroker, Relationship, RelationshipsStats};
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::TargetSettings;
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::clock::Clock;
-use crate::config::TargetSettings;
 use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
-
-/// Vendor-specific target keys (contract §2).
-pub const KEYS: &[&str] = &[
-    "auth_url",
-    "client_id",
-    "username",
-    "password",
-    "refresh_token",
-    "audit_url",
-    "account_id",
-];
 
 /// The public Cloud Sync API, used when a target has no `url`.
 pub const DEFAULT_URL: &str = "https://api.cloudsync.netapp.com";
-
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    settings::validate(target)
-}
 
 /// The host (and any path before the API) under which the documented `/api/...` paths
 /// live: `https://api.cloudsync.netapp.com`, with or without a trailing slash and with or
@@ -77,28 +67,18 @@ fn token_url(url: &Url) -> Url {
     u
 }
 
-pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    let problems = validate(target);
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let raw = &target.raw;
-    let auth_url = raw.auth_url.clone().ok_or("`auth_url` is required")?;
-    let grant = match (raw.secret("password")?, raw.secret("refresh_token")?) {
-        (Some(password), None) => Grant::Password {
-            username: raw.username.clone().unwrap_or_default(),
-            password,
-        },
-        (None, Some(token)) => Grant::RefreshToken(token),
-        _ => return Err("set either `password` or `refresh_token`".into()),
-    };
-    let token_url = token_url(&auth_url);
+fn build(
+    own: &Settings,
+    target: &TargetSettings,
+    ctx: &AdapterContext,
+) -> Result<Arc<dyn Adapter>, String> {
+    let token_url = token_url(&own.auth_url);
     let auth = Auth0 {
         auth_url: token_url.clone(),
-        client_id: raw.client_id.clone().unwrap_or_default(),
-        grant,
+        client_id: own.client_id.clone(),
+        grant: own.grant.clone(),
     };
-    let base = match &target.url {
+    let base = match &own.url {
         Some(u) => api_root(u),
         None => Url::parse(DEFAULT_URL).map_err(|e| e.to_string())?,
     };
@@ -117,10 +97,10 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
     Ok(Arc::new(CloudSync {
         api: Api {
             http,
-            audit_url: raw.audit_url.clone(),
+            audit_url: own.audit_url.clone(),
             token_url,
         },
-        account_id: raw.account_id.clone().map(|a| a.trim().to_owned()),
+        account_id: own.account_id.clone(),
         clock: ctx.clock.clone(),
         concurrency: target.max_concurrent_requests.max(1),
     }))
@@ -393,7 +373,9 @@ impl Adapter for CloudSync {
 
     /// The inventory and the one activity per relationship that Cloud Sync still shows:
     /// a report from the vendor API alone cannot see earlier runs.
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    /// Cloud Sync keeps each relationship's latest run only: there is nothing before the
+    /// period to look back into, whatever the look-back.
+    async fn history(&self, period: Period, _lookback: Duration) -> Result<History, VendorError> {
         let data = self
             .read(Want {
                 brokers: false,

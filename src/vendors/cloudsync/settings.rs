@@ -1,59 +1,135 @@
-//! The target keys of a Cloud Sync target and what makes them valid.
+//! The keys of a Cloud Sync target (contract §2) and what makes them valid.
 
+use std::sync::Arc;
+
+use serde::Deserialize;
 use url::Url;
 
-use crate::config::TargetSettings;
+use super::client::Grant;
+use crate::adapter::{Adapter, AdapterContext, TargetSettings, VendorSettings};
+use crate::secret::SecretSource;
+use crate::vendors::VendorConfig;
+
+/// The vendor keys as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    auth_url: Option<Url>,
+    client_id: Option<String>,
+    username: Option<String>,
+    password: Option<SecretSource>,
+    refresh_token: Option<SecretSource>,
+    audit_url: Option<Url>,
+    account_id: Option<String>,
+}
+
+/// A Cloud Sync target's own settings, checked.
+#[derive(Debug)]
+pub struct Settings {
+    /// The API root; `None` for the public service ([`super::DEFAULT_URL`]).
+    pub url: Option<Url>,
+    pub auth_url: Url,
+    pub client_id: String,
+    pub(super) grant: Grant,
+    pub audit_url: Option<Url>,
+    /// The one account to read (trimmed); `None` for every account the user sees.
+    pub account_id: Option<String>,
+}
 
 fn http_url(key: &str, url: &Url) -> Option<String> {
     (!matches!(url.scheme(), "http" | "https"))
         .then(|| format!("`{key}`: {url} is not an http(s) URL"))
 }
 
-pub(super) fn validate(target: &TargetSettings) -> Vec<String> {
-    let raw = &target.raw;
-    let mut problems = Vec::new();
-    match &raw.auth_url {
-        None => problems.push(
-            "`auth_url` is required: the full token URL, e.g. https://netapp-cloud-account.auth0.com/oauth/token".into(),
-        ),
-        Some(u) => problems.extend(http_url("auth_url", u)),
-    }
-    if raw.client_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        problems.push("`client_id` is required (the Auth0 client id of the grant)".into());
-    }
-    for (key, url) in [("url", &raw.url), ("audit_url", &raw.audit_url)] {
-        if let Some(u) = url {
-            problems.extend(http_url(key, u));
+impl VendorConfig for Settings {
+    type File = File;
+
+    fn parse(f: File, url: Option<&Url>) -> Result<Settings, Vec<String>> {
+        let mut problems = Vec::new();
+        let auth_url = match f.auth_url {
+            None => {
+                problems.push(
+                    "`auth_url` is required: the full token URL, e.g. https://netapp-cloud-account.auth0.com/oauth/token".into(),
+                );
+                None
+            }
+            Some(u) => match http_url("auth_url", &u) {
+                Some(p) => {
+                    problems.push(p);
+                    None
+                }
+                None => Some(u),
+            },
+        };
+        let client_id = match f.client_id {
+            Some(c) if !c.trim().is_empty() => Some(c),
+            _ => {
+                problems.push("`client_id` is required (the Auth0 client id of the grant)".into());
+                None
+            }
+        };
+        if let Some(u) = &f.audit_url {
+            problems.extend(http_url("audit_url", u));
+        }
+        if f.account_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            problems
+                .push("`account_id` must not be empty (leave it out to read every account)".into());
+        }
+        let username = f.username.filter(|u| !u.trim().is_empty());
+        let grant = match (username, f.password, f.refresh_token) {
+            (_, Some(_), Some(_)) => {
+                problems.push(
+                    "`password` and `refresh_token` are alternatives (password grant or refresh-token grant): set only one".into(),
+                );
+                None
+            }
+            (Some(username), Some(password), None) => Some(Grant::Password { username, password }),
+            (None, None, Some(token)) => Some(Grant::RefreshToken(token)),
+            (Some(_), None, None) => {
+                problems.push(
+                    "`password` is required with `username` (as `password_file`, `password_env` or `password`)".into(),
+                );
+                None
+            }
+            (None, Some(_), None) => {
+                problems.push("`username` is required with `password`".into());
+                None
+            }
+            (Some(_), None, Some(_)) => {
+                problems.push(
+                    "`username` is not used with `refresh_token`: the refresh token says who the user is".into(),
+                );
+                None
+            }
+            (None, None, None) => {
+                problems.push(
+                    "set `username` and `password` (password grant) or `refresh_token` (refresh-token grant)".into(),
+                );
+                None
+            }
+        };
+        match (auth_url, client_id, grant) {
+            (Some(auth_url), Some(client_id), Some(grant)) if problems.is_empty() => Ok(Settings {
+                url: url.cloned(),
+                auth_url,
+                client_id,
+                grant,
+                audit_url: f.audit_url,
+                account_id: f.account_id.map(|a| a.trim().to_owned()),
+            }),
+            _ => Err(problems),
         }
     }
-    if raw
-        .account_id
-        .as_deref()
-        .is_some_and(|a| a.trim().is_empty())
-    {
-        problems.push("`account_id` must not be empty (leave it out to read every account)".into());
+}
+
+impl VendorSettings for Settings {
+    fn build(
+        &self,
+        target: &TargetSettings,
+        ctx: &AdapterContext,
+    ) -> Result<Arc<dyn Adapter>, String> {
+        super::build(self, target, ctx)
     }
-    // Two sources for one secret are reported by the config layer already.
-    let password = raw.secret("password").ok().flatten();
-    let refresh = raw.secret("refresh_token").ok().flatten();
-    let username = raw.username.as_deref().filter(|u| !u.trim().is_empty());
-    match (username, password.is_some(), refresh.is_some()) {
-        (_, true, true) => problems.push(
-            "`password` and `refresh_token` are alternatives (password grant or refresh-token grant): set only one".into(),
-        ),
-        (Some(_), false, false) => problems.push(
-            "`password` is required with `username` (as `password_file`, `password_env` or `password`)".into(),
-        ),
-        (None, true, false) => problems.push("`username` is required with `password`".into()),
-        (Some(_), false, true) => problems.push(
-            "`username` is not used with `refresh_token`: the refresh token says who the user is".into(),
-        ),
-        (None, false, false) => problems.push(
-            "set `username` and `password` (password grant) or `refresh_token` (refresh-token grant)".into(),
-        ),
-        _ => {}
-    }
-    problems
 }
 
 #[cfg(test)]

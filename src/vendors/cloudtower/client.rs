@@ -14,12 +14,13 @@ use serde_json::{Map, Value, json};
 
 use super::wire::{self, Identified};
 use crate::api::{ApiClient, ApiError, Authenticator, Credential, Request, decode_json};
-use crate::config::SecretSource;
+use crate::secret::SecretSource;
 
 /// Every operation lives under this path (OpenAPI `servers: /`, SDK base path `/v2/api`).
 pub(super) const API: &str = "/v2/api";
 
 /// How a target logs in.
+#[derive(Clone, Debug)]
 pub(super) enum Auth {
     /// `POST /v2/api/login`; the token it returns goes raw into `Authorization`.
     Password {
@@ -248,7 +249,7 @@ pub(super) struct BackupSupport {
 
 /// Records `parts` of `collector` as skipped because the tower has no backup endpoints.
 pub(super) fn skip_missing(
-    skips: &crate::vendors::Skips,
+    skips: &crate::adapter::Skips,
     collector: crate::model::CollectorKind,
     parts: &[&'static str],
 ) {

@@ -10,9 +10,9 @@ use super::client::{BackupSupport, Query, Tower, part, skip_missing};
 use super::inventory::Scope;
 use super::mapping;
 use super::wire::{self, format_time};
+use crate::adapter::{Skips, VendorError};
 use crate::api::ApiError;
 use crate::model::{AuditEvent, CollectorKind, Storage, StoragePool, Warning};
-use crate::vendors::{Skips, VendorError};
 
 /// Unresolved alerts, with the category from their rule's object.
 pub(super) async fn warnings(

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::client::{BackupSupport, Query, Tower, part, skip_missing};
 use super::mapping;
 use super::wire;
+use crate::adapter::{Skips, VendorError};
 use crate::model::{CollectorKind, Object};
-use crate::vendors::{Skips, VendorError};
 
 /// The clusters a target is limited to (`clusters:`), or every cluster.
 #[derive(Clone, Debug, Default)]

@@ -13,8 +13,8 @@ use super::client::{Query, Tower, part, skip_missing};
 use super::inventory::{Base, Scope, and};
 use super::mapping;
 use super::wire::{self, format_time};
+use crate::adapter::{Skips, VendorError};
 use crate::model::{CollectorKind, Job, JobKind, JobResult};
-use crate::vendors::{Skips, VendorError};
 
 /// How long before the window a backup may have started and still end inside it.
 /// Backup executions carry only their start and duration, so they are read from this much

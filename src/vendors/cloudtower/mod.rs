@@ -13,6 +13,8 @@ mod jobs;
 mod mapping;
 #[cfg(test)]
 mod proptests;
+mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 
@@ -24,75 +26,19 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::json;
 
-use self::client::{Auth, BackupSupport, Query, Tower};
+use self::client::{BackupSupport, Query, Tower};
 use self::inventory::{Scope, and};
 use self::jobs::JobRange;
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::TargetSettings;
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ApiError, ClientSettings};
-use crate::config::TargetSettings;
 use crate::model::Vendor;
 
 pub use mapping::CATEGORIES;
 
-/// Vendor-specific target keys (contract §2).
-pub const KEYS: &[&str] = &["username", "password", "user_source", "token", "clusters"];
-
-/// `UserSource` of the 4.6.0 spec.
-pub const USER_SOURCES: &[&str] = &["LOCAL", "LDAP", "AUTHN", "SSO"];
-
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    let mut problems = Vec::new();
-    let raw = &target.raw;
-    if target.url.is_none() {
-        problems.push(
-            "`url` is required (the CloudTower address, e.g. https://tower.example.com)".to_owned(),
-        );
-    }
-    let token = raw.secret("token").ok().flatten();
-    let password = raw.secret("password").ok().flatten();
-    match (&token, &raw.username, &password) {
-        (Some(_), None, None) => {}
-        (Some(_), _, _) => problems.push(
-            "`token` (an API key) and `username`/`password` are alternatives: set only one".to_owned(),
-        ),
-        (None, Some(_), None) => problems.push(
-            "`password` is required with `username` (as `password_file`, `password_env` or `password`)"
-                .to_owned(),
-        ),
-        (None, None, Some(_)) => problems.push("`username` is required with `password`".to_owned()),
-        (None, None, None) => problems.push(
-            "either `token` (an API key) or `username` and `password` are required".to_owned(),
-        ),
-        (None, Some(_), Some(_)) => {}
-    }
-    if let Some(u) = &raw.username
-        && u.trim().is_empty()
-    {
-        problems.push("`username` must not be empty".to_owned());
-    }
-    if let Some(source) = &raw.user_source {
-        if token.is_some() && raw.username.is_none() {
-            problems.push("`user_source` applies only to `username`/`password` logins".to_owned());
-        }
-        if !USER_SOURCES.contains(&source.trim().to_ascii_uppercase().as_str()) {
-            problems.push(format!(
-                "`user_source`: {source:?} is not one of {}",
-                USER_SOURCES.join(", ")
-            ));
-        }
-    }
-    if let Some(clusters) = &raw.clusters {
-        if clusters.is_empty() {
-            problems.push(
-                "`clusters`: name at least one cluster, or leave the key out for all".to_owned(),
-            );
-        }
-        if clusters.iter().any(|c| c.trim().is_empty()) {
-            problems.push("`clusters`: cluster names must not be empty".to_owned());
-        }
-    }
-    problems
-}
+pub use settings::{Settings, USER_SOURCES};
 
 /// The tower's root from the `url` a person gave: the bare host (or a reverse proxy's
 /// sub-path), with or without CloudTower's API path `/v2/api`, with or without a trailing
@@ -133,35 +79,14 @@ impl Default for Options {
     }
 }
 
-pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    Ok(build_with(target, ctx, Options::default())?)
-}
-
-/// [`build`] with explicit [`Options`] (tests use small pages).
+/// The adapter of `target` with explicit [`Options`] (tests use small pages).
 pub fn build_with(
+    own: &Settings,
     target: &TargetSettings,
     ctx: &AdapterContext,
     options: Options,
 ) -> Result<Arc<CloudTower>, String> {
-    let problems = validate(target);
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let url = tower_root(target.url.as_ref().ok_or("`url` is required")?);
-    let auth = match target.raw.secret("token")? {
-        Some(key) => Auth::ApiKey(key),
-        None => Auth::Password {
-            username: target.raw.username.clone().unwrap_or_default(),
-            password: target.required_secret("password")?,
-            source: target
-                .raw
-                .user_source
-                .as_deref()
-                .unwrap_or("LOCAL")
-                .trim()
-                .to_ascii_uppercase(),
-        },
-    };
+    let url = tower_root(&own.url);
     let api = api_base(&url);
     let mut settings = ClientSettings::new(Vendor::Cloudtower, &target.name, url);
     settings.request_timeout = target.timeout;
@@ -175,7 +100,7 @@ pub fn build_with(
     );
     let client = ApiClient::new(
         settings,
-        Some(Arc::new(auth)),
+        Some(Arc::new(own.auth.clone())),
         ctx.metrics.clone(),
         client::decode_error,
     )
@@ -188,7 +113,7 @@ pub fn build_with(
             page_size: options.page_size.max(1),
         },
         scope: Scope {
-            clusters: target.raw.clusters.clone(),
+            clusters: own.clusters.clone(),
         },
         backup: BackupSupport::default(),
     }))
@@ -210,7 +135,6 @@ fn counted(n: u64, one: &str, many: &str) -> String {
 /// How far before a report period jobs are read first, to find each VM's last success
 /// before it; and how far when that is not enough.
 const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
-const FAR_BEFORE_PERIOD: Duration = Duration::from_secs(35 * 86_400);
 
 #[async_trait]
 impl Adapter for CloudTower {
@@ -307,7 +231,7 @@ impl Adapter for CloudTower {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
         let tower = &self.tower;
         let skips = Skips::default();
         let base =
@@ -320,7 +244,7 @@ impl Adapter for CloudTower {
                 }
             }
         }
-        let near = crate::clock::before(period.from, BEFORE_PERIOD);
+        let near = crate::clock::before(period.from, BEFORE_PERIOD.min(lookback));
         let range = JobRange {
             since: near,
             until: Some(period.to),
@@ -341,7 +265,7 @@ impl Adapter for CloudTower {
         });
         if lacking {
             let far = JobRange {
-                since: crate::clock::before(period.from, FAR_BEFORE_PERIOD),
+                since: crate::clock::before(period.from, lookback),
                 until: Some(near),
             };
             let more = jobs::fetch_jobs(tower, &self.scope, &base, &skips, far).await?;

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::wire;
 use crate::api::{ApiClient, ApiError, Authenticator, Credential, Request};
-use crate::config::SecretSource;
+use crate::secret::SecretSource;
 
 const OAUTH: &str = "/v1/oauth";
 

@@ -13,12 +13,14 @@ use super::inventory::{self, ConsumerFacts};
 use super::mapping;
 use super::scope::ConsumerRef;
 use super::{Cloutility, wire};
+use crate::adapter::{Collected, Collection, History, Period, Skips, VendorError, Window};
 use crate::clock;
 use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, StoragePool, Warning};
-use crate::vendors::{Collected, Collection, History, Period, Skips, VendorError, Window};
 
-/// How far before a report period jobs are read at first, to find the last success
-/// before it; then further back a month at a time, down to the first job.
+/// How far before a report period jobs are read at first (at most: less when the report's
+/// look-back is shorter), to find the last success before it; then, for a consumer without
+/// one, further back a month at a time, down to its first job. So the last success is
+/// found whatever its age, which is more than the look-back the report asks for.
 const BEFORE_PERIOD: Duration = Duration::from_secs(7 * 86_400);
 const STEP_BACK: Duration = Duration::from_secs(30 * 86_400);
 
@@ -323,12 +325,16 @@ async fn new_audit(a: &Cloutility, c: &ConsumerRef, window: Window) -> Collected
     Ok(events)
 }
 
-pub(super) async fn history(a: &Cloutility, period: Period) -> Result<History, VendorError> {
+pub(super) async fn history(
+    a: &Cloutility,
+    period: Period,
+    lookback: Duration,
+) -> Result<History, VendorError> {
     let skips = Skips::default();
     let consumers = a.consumers().await?;
     let to = period.to.min(a.clock.now());
     let parts: Vec<Collected<ConsumerHistory>> = stream::iter(0..consumers.len())
-        .map(|i| consumer_history(a, &consumers[i], period.from, to, &skips))
+        .map(|i| consumer_history(a, &consumers[i], period.from, to, lookback, &skips))
         .buffer_unordered(a.concurrency)
         .collect()
         .await;
@@ -350,11 +356,12 @@ async fn consumer_history(
     c: &ConsumerRef,
     from: Timestamp,
     to: Timestamp,
+    lookback: Duration,
     skips: &Skips,
 ) -> Collected<ConsumerHistory> {
     let (facts, jobs, audit) = futures::join!(
         node_facts(a, c, a.clock.now(), skips),
-        jobs_with_prior_success(a, c, from, to),
+        jobs_with_prior_success(a, c, from, to, lookback),
         a.portal.audit(c.bunit, c.id, from, to),
     );
     let facts = facts?;
@@ -379,11 +386,12 @@ async fn jobs_with_prior_success(
     c: &ConsumerRef,
     from: Timestamp,
     to: Timestamp,
+    lookback: Duration,
 ) -> Collected<Vec<Job>> {
     let Some(first) = first_job(a, c).await? else {
         return Ok(Vec::new());
     };
-    let mut start = clock::before(from, BEFORE_PERIOD).max(first);
+    let mut start = clock::before(from, BEFORE_PERIOD.min(lookback)).max(first);
     let mut jobs = jobs_between(a, c, start, to).await?;
     let success_before = |jobs: &[Job]| {
         jobs.iter().any(|j| {

@@ -18,6 +18,8 @@ mod mapping;
 #[cfg(test)]
 mod proptests;
 mod scope;
+mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 
@@ -28,61 +30,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::{StreamExt, stream};
 use jiff::Timestamp;
-use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use reqwest::header::{HeaderMap, ORIGIN};
 use url::Url;
 
 use self::client::{OAuth, Portal};
-use super::{Adapter, AdapterContext, Collection, History, Period, VendorError, Window};
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, TargetSettings, VendorError, Window,
+};
 use crate::api::{ApiClient, ApiError, ClientSettings};
 use crate::clock::Clock;
-use crate::config::TargetSettings;
 use crate::model::{AuditEvent, Vendor};
 
 pub use mapping::WARNING_CATEGORIES;
-
-/// Vendor-specific target keys (contract §2).
-pub const KEYS: &[&str] = &["client_id", "origin", "username", "password", "bunits"];
-
-/// Problems with a Cloutility target's keys, one line each.
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    let raw = &target.raw;
-    let mut problems = Vec::new();
-    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
-    if target.url.is_none() {
-        problems.push(
-            "`url` is required (the portal API root, e.g. https://portal-api.backup.sto2.safedc.net)"
-                .to_owned(),
-        );
-    }
-    if blank(&raw.client_id) {
-        problems.push("`client_id` is required (Settings → API access in the portal)".to_owned());
-    }
-    match raw.origin.as_deref().map(str::trim) {
-        None | Some("") => problems
-            .push("`origin` is required (the origin URL registered with the client id)".to_owned()),
-        Some(o) => {
-            let is_url = Url::parse(o).is_ok_and(|u| u.has_host());
-            if !is_url || HeaderValue::from_str(o).is_err() {
-                problems.push(format!(
-                    "`origin`: {o:?} is not a URL such as https://monitoring.example.com"
-                ));
-            }
-        }
-    }
-    if blank(&raw.username) {
-        problems.push("`username` is required".to_owned());
-    }
-    if let Err(e) = target.required_secret("password") {
-        problems.push(e);
-    }
-    if raw.bunits.as_ref().is_some_and(Vec::is_empty) {
-        problems.push(
-            "`bunits`: list at least one business unit id, or leave it out for the whole tree"
-                .to_owned(),
-        );
-    }
-    problems
-}
+pub use settings::Settings;
 
 /// The API root: the portal documents paths as `/v1/...`, so a configured `.../v1` is
 /// dropped rather than doubled.
@@ -94,28 +54,24 @@ fn api_root(url: &Url) -> Url {
     u
 }
 
-pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    let problems = validate(target);
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let raw = &target.raw;
-    let (Some(url), Some(client_id), Some(origin), Some(username)) =
-        (&target.url, &raw.client_id, &raw.origin, &raw.username)
-    else {
-        return Err("incomplete target (validate first)".to_owned());
-    };
-    let password = target.required_secret("password")?;
+fn build(
+    own: &Settings,
+    target: &TargetSettings,
+    ctx: &AdapterContext,
+) -> Result<Arc<dyn Adapter>, String> {
     let mut headers = HeaderMap::new();
-    let origin = HeaderValue::from_str(origin.trim()).map_err(|e| format!("`origin`: {e}"))?;
-    headers.insert(ORIGIN, origin);
-    let mut settings = ClientSettings::new(Vendor::Cloutility, &target.name, api_root(url));
+    headers.insert(ORIGIN, own.origin.clone());
+    let mut settings = ClientSettings::new(Vendor::Cloutility, &target.name, api_root(&own.url));
     settings.request_timeout = target.timeout.min(Duration::from_secs(60));
     settings.max_concurrent_requests = target.max_concurrent_requests;
     settings.tls = target.tls.clone();
     settings.proxy_url = target.proxy_url.clone();
     settings.default_headers = headers;
-    let auth = OAuth::new(client_id.trim().to_owned(), username.clone(), password);
+    let auth = OAuth::new(
+        own.client_id.clone(),
+        own.username.clone(),
+        own.password.clone(),
+    );
     let client = ApiClient::new(
         settings,
         Some(Arc::new(auth)),
@@ -127,7 +83,7 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
         portal: Portal {
             client: Arc::new(client),
         },
-        bunits: raw.bunits.clone(),
+        bunits: own.bunits.clone(),
         concurrency: target.max_concurrent_requests.max(1),
         clock: ctx.clock.clone(),
         cache: Mutex::new(Cache::default()),
@@ -219,8 +175,8 @@ impl Adapter for Cloutility {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
-        collect::history(self, period).await
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
+        collect::history(self, period, lookback).await
     }
 
     async fn close(&self) {

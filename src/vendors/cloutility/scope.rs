@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use super::client::Portal;
 use super::wire;
-use crate::vendors::VendorError;
+use crate::adapter::VendorError;
 
 /// The business-unit tree as parent → children, whichever endpoint it came from.
 #[derive(Debug, Default)]

@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 
 use super::ratelimit::RateLimiter;
 use super::wire::{ErrorBody, Page};
+use crate::adapter::VendorError;
 use crate::api::{ApiClient, ApiError, Authenticator, Credential, Request};
-use crate::config::SecretSource;
-use crate::vendors::VendorError;
+use crate::secret::SecretSource;
 
 /// One Clumio resource: its path and the media type that pins its version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use serde_json::json;
 
 use super::mapping::{self, AssetKind};
 use super::{ClumioAdapter, Scope, TASK_HISTORY, client, limit, wire};
+use crate::adapter::{Skips, VendorError};
 use crate::clock::before;
 use crate::model::{CollectorKind, Object};
-use crate::vendors::{Skips, VendorError};
 
 /// Part names of the listings other than the per-kind ones ([`AssetKind::parts`]).
 pub const POLICIES_PART: &str = "policies";

@@ -20,6 +20,8 @@ mod mapping;
 #[cfg(test)]
 mod proptests;
 mod ratelimit;
+mod settings;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod wire;
 
@@ -34,10 +36,12 @@ use serde_json::json;
 
 use self::client::{ClumioClient, PAGE_LIMIT, TokenAuth};
 use self::mapping::AssetKind;
-use super::{Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::TargetSettings;
+use crate::adapter::{
+    Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
+};
 use crate::api::{ApiClient, ClientSettings};
 use crate::clock::{Clock, before};
-use crate::config::{SecretSource, TargetSettings};
 use crate::model::{CollectorKind, Job, Storage, Vendor};
 
 /// Part names of the optional listings not tied to an asset kind.
@@ -85,9 +89,7 @@ pub fn api_base(url: &url::Url) -> url::Url {
 }
 
 pub use self::ratelimit::{BURST, REQUESTS_PER_SECOND, RateLimiter};
-
-/// Vendor-specific target keys (contract §2).
-pub const KEYS: &[&str] = &["token", "organizational_unit"];
+pub use self::settings::Settings;
 
 /// The OU a request without the context header runs in.
 pub const GLOBAL_OU: &str = "00000000-0000-0000-0000-000000000000";
@@ -96,55 +98,20 @@ pub const GLOBAL_OU: &str = "00000000-0000-0000-0000-000000000000";
 const TASK_HISTORY: Duration = Duration::from_secs(180 * 86_400);
 /// A task created this long before the window may still end inside it.
 const TASK_OVERLAP: Duration = Duration::from_secs(86_400);
-/// How far before a report period tasks are read, to know each asset's last success.
-const REPORT_LEAD: Duration = Duration::from_secs(31 * 86_400);
 
-pub fn validate(target: &TargetSettings) -> Vec<String> {
-    let mut problems = Vec::new();
-    match &target.url {
-        None => problems.push(
-            "`url` is required (the Clumio API portal, e.g. https://us-west-2.api.clumio.com)"
-                .to_owned(),
-        ),
-        Some(u) if !matches!(u.scheme(), "http" | "https") => {
-            problems.push(format!("`url`: {u} is not an http(s) URL"))
-        }
-        Some(_) => {}
-    }
-    match target.required_secret("token") {
-        Err(e) => problems.push(e),
-        Ok(SecretSource::Inline(t)) => {
-            use secrecy::ExposeSecret;
-            let t = t.expose_secret();
-            if t.trim_start().to_ascii_lowercase().starts_with("bearer ") {
-                problems.push("`token`: give the API token without the `Bearer ` prefix".into());
-            } else if t.trim().is_empty() || t.trim().contains(char::is_whitespace) {
-                problems.push("`token`: an API token is one word without spaces".into());
-            }
-        }
-        Ok(_) => {}
-    }
-    if let Some(ou) = &target.raw.organizational_unit {
-        let ok = !ou.is_empty() && ou.bytes().all(|b| b.is_ascii_graphic());
-        if !ok {
-            problems.push(format!(
-                "`organizational_unit`: {ou:?} is not an organizational unit id (expected e.g. {GLOBAL_OU})"
-            ));
-        }
-    }
-    problems
-}
-
-pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Adapter>, String> {
-    let url = api_base(target.url.as_ref().ok_or("`url` is required")?);
-    let token = target.required_secret("token")?;
+fn build(
+    own: &Settings,
+    target: &TargetSettings,
+    ctx: &AdapterContext,
+) -> Result<Arc<dyn Adapter>, String> {
+    let url = api_base(&own.url);
     let limiter = ratelimit::for_portal(&url);
     let mut settings = ClientSettings::new(Vendor::Clumio, &target.name, url);
     settings.request_timeout = target.timeout.min(Duration::from_secs(60));
     settings.max_concurrent_requests = target.max_concurrent_requests;
     settings.tls = target.tls.clone();
     settings.proxy_url = target.proxy_url.clone();
-    if let Some(ou) = &target.raw.organizational_unit {
+    if let Some(ou) = &own.organizational_unit {
         let value = HeaderValue::from_str(ou)
             .map_err(|_| format!("`organizational_unit`: {ou:?} is not a valid header value"))?;
         settings
@@ -152,7 +119,7 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
             .insert(HeaderName::from_static(client::OU_CONTEXT), value);
     }
     let auth = Arc::new(TokenAuth {
-        token,
+        token: own.token.clone(),
         limiter: limiter.clone(),
     });
     let api = ApiClient::new(
@@ -165,7 +132,7 @@ pub fn build(target: &TargetSettings, ctx: &AdapterContext) -> Result<Arc<dyn Ad
     Ok(Arc::new(ClumioAdapter {
         client: ClumioClient { api, limiter },
         clock: ctx.clock.clone(),
-        context_ou: target.raw.organizational_unit.clone(),
+        context_ou: own.organizational_unit.clone(),
         concurrency: target.max_concurrent_requests.max(1),
     }))
 }
@@ -413,12 +380,13 @@ impl Adapter for ClumioAdapter {
         ))
     }
 
-    async fn history(&self, period: Period) -> Result<History, VendorError> {
+    async fn history(&self, period: Period, lookback: Duration) -> Result<History, VendorError> {
         let now = self.clock.now();
         let scope = self.scope().await?;
         let skips = Skips::default();
         let objects = self.inventory(now, &scope, &skips).await?;
-        let floor = before(period.from, REPORT_LEAD).max(before(now, TASK_HISTORY));
+        // The look-back, capped by the six months of tasks Clumio keeps.
+        let floor = before(period.from, lookback).max(before(now, TASK_HISTORY));
         let tasks = self
             .tasks(json!({ "created_timestamp": { "$gte": ts(floor), "$lte": ts(period.to) } }))
             .await?;

@@ -300,7 +300,10 @@ async fn history_reads_the_period_and_each_older_last_success() {
         from: now - SignedDuration::from_hours(72),
         to: now - SignedDuration::from_hours(24),
     };
-    let h = adapter.history(period).await.unwrap();
+    let h = adapter
+        .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+        .await
+        .unwrap();
     assert_eq!(h.objects.len(), env.world.apps.len());
     let oldest = env
         .world

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use backup_exporter::adapter::{Adapter, AdapterContext, Period, Window};
 use backup_exporter::api::{ApiMetrics, RequestLabels};
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
@@ -28,7 +29,6 @@ use backup_exporter::vendors::backupdr::sim::{self, Sim, SimOptions, World};
 use backup_exporter::vendors::backupdr::{
     CATEGORY_APPLIANCE, CATEGORY_EVENT, CATEGORY_JOB_FAILURES, CATEGORY_STORAGE, FAILURE_STREAK,
 };
-use backup_exporter::vendors::{Adapter, AdapterContext, Period, Window};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use url::Url;

@@ -165,7 +165,9 @@ async fn raw_http(env: &Env, request: &str) -> String {
 #[tokio::test]
 async fn the_demo_config_points_at_a_working_simulator() {
     let ctx = SimContext::new(3, 10);
-    let server = SimServer::start("127.0.0.1:0", ctx).await.unwrap();
+    let server = SimServer::start("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();

@@ -196,15 +196,28 @@ async fn a_refused_listing_does_not_abort_the_report_history() {
         from: env.now() - SignedDuration::from_hours(24 * 5),
         to: env.now() - SignedDuration::from_hours(24),
     };
-    let full = env.adapter().history(period).await.unwrap();
+    let full = env
+        .adapter()
+        .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+        .await
+        .unwrap();
     env.fault("backupdr:refuse=/actifio/localaudit");
     env.fault("backupdr:refuse=/actifio/sla@404");
-    let h = env.adapter().history(period).await.unwrap();
+    let h = env
+        .adapter()
+        .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+        .await
+        .unwrap();
     let parts: Vec<&str> = h.skipped.iter().map(|p| p.part).collect();
     assert_eq!(parts, vec!["slas", "audit_log"]);
     assert!(h.audit.is_empty());
     assert_eq!(h.objects.len(), full.objects.len());
     assert_eq!(h.jobs.len(), full.jobs.len());
     env.fault("backupdr:refuse=/actifio/localaudit@500");
-    assert!(env.adapter().history(period).await.is_err());
+    assert!(
+        env.adapter()
+            .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+            .await
+            .is_err()
+    );
 }

@@ -211,7 +211,13 @@ async fn history_is_the_inventory_and_the_activities_cloud_sync_still_shows() {
     let adapter = h.adapter(&h.password_target(&format!("    audit_url: {}\n", h.base)));
     let to = h.now();
     let from = to - SignedDuration::from_hours(24 * 30);
-    let hist = adapter.history(Period { from, to }).await.expect("history");
+    let hist = adapter
+        .history(
+            Period { from, to },
+            backup_exporter::adapter::REPORT_LOOKBACK,
+        )
+        .await
+        .expect("history");
     let w = h.world();
     assert_eq!(hist.objects.len(), w.relationships.len());
     assert_eq!(hist.jobs.len(), w.relationships.len(), "one activity each");
@@ -262,7 +268,9 @@ async fn the_demo_config_points_at_the_simulator() {
         clock: clock.clone(),
         ..SimContext::new(3, 12)
     };
-    let server = SimServer::start("127.0.0.1:0", ctx).await.unwrap();
+    let server = SimServer::start("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).expect("demo config");

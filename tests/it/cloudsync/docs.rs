@@ -28,7 +28,7 @@ fn the_example_config_is_valid() {
 #[test]
 fn every_key_is_documented() {
     let doc = crate::common::repo_file("docs/vendors/cloudsync.md");
-    for key in backup_exporter::vendors::cloudsync::KEYS {
+    for key in backup_exporter::vendors::allowed_keys(backup_exporter::model::Vendor::Cloudsync) {
         assert!(doc.contains(&format!("`{key}`")), "docs lack `{key}`");
     }
 }

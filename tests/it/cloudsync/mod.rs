@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use backup_exporter::adapter::{Adapter, AdapterContext, Period, VendorError, Window};
 use backup_exporter::api::{ApiError, ApiMetrics};
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
@@ -24,7 +25,6 @@ use backup_exporter::vendors::cloudsync::sim::data::{
     self, Activity, Health, PASSWORD_CLIENT_IDS, REFRESH_CLIENT_ID, World,
 };
 use backup_exporter::vendors::cloudsync::sim::{AuthSeen, Sim, SimOptions, error_body};
-use backup_exporter::vendors::{Adapter, AdapterContext, Period, VendorError, Window};
 use jiff::{SignedDuration, Timestamp};
 
 const T0: &str = "2026-03-10T12:34:56Z";

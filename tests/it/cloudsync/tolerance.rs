@@ -175,7 +175,13 @@ async fn a_report_goes_on_without_a_refused_audit_listing() {
     let a = h.adapter(&h.password_target(&format!("    audit_url: {}\n", h.base)));
     let to = h.now();
     let from = to - SignedDuration::from_hours(24 * 7);
-    let history = a.history(Period { from, to }).await.expect("history");
+    let history = a
+        .history(
+            Period { from, to },
+            backup_exporter::adapter::REPORT_LOOKBACK,
+        )
+        .await
+        .expect("history");
     assert!(!history.objects.is_empty());
     assert!(history.audit.is_empty());
     let parts: Vec<(&str, &str)> = history

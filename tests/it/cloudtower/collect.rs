@@ -77,7 +77,10 @@ async fn a_month_of_history_pages_through_every_execution() {
         from: h.now() - SignedDuration::from_hours(45 * 24),
         to: h.now(),
     };
-    let history = a.history(period).await.unwrap();
+    let history = a
+        .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+        .await
+        .unwrap();
     let mut objects = history.objects.clone();
     objects.sort_by(|a, b| a.id.cmp(&b.id));
     let mut expected = h

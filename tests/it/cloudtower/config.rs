@@ -65,7 +65,11 @@ fn example_config_is_valid() {
     assert_eq!(s.targets.len(), 2);
     assert!(s.targets.iter().all(|t| t.vendor == Vendor::Cloudtower));
     assert_eq!(
-        s.targets[1].raw.clusters.as_deref(),
+        s.targets[1]
+            .vendor_settings::<backup_exporter::vendors::cloudtower::Settings>()
+            .unwrap()
+            .clusters
+            .as_deref(),
         Some(&["CN-GZ-DR-Cls03".to_owned()][..])
     );
 }
@@ -96,7 +100,7 @@ async fn demo_targets_log_in_and_collect() {
         clock: h.clock.clone(),
     };
     for t in targets {
-        let a = cloudtower::build(t, &ctx).unwrap();
+        let a = backup_exporter::vendors::build(t, &ctx).unwrap();
         let c = a.collect(h.window()).await;
         let inventory = c.inventory.unwrap();
         assert!(!inventory.is_empty(), "{}", t.name);

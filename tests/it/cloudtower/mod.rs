@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backup_exporter::adapter::{Adapter, AdapterContext, Collection, Period, Window};
 use backup_exporter::api::{ApiMetrics, RequestLabels, TargetLabels};
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
@@ -15,7 +16,6 @@ use backup_exporter::vendors::cloudtower::sim::{
     sort_warnings,
 };
 use backup_exporter::vendors::cloudtower::{self, CloudTower, Options};
-use backup_exporter::vendors::{Adapter, AdapterContext, Collection, Period, Window};
 use jiff::{SignedDuration, Timestamp};
 
 mod auth;
@@ -44,7 +44,9 @@ async fn start() -> Harness {
     let clock = Clock::manual(Timestamp::from_second(NOW).unwrap());
     let mut ctx = SimContext::new(SEED, OBJECTS);
     ctx.clock = clock.clone();
-    let server = SimServer::start("127.0.0.1:0", ctx).await.unwrap();
+    let server = SimServer::start("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
+        .await
+        .unwrap();
     Harness {
         server,
         clock,
@@ -100,7 +102,9 @@ impl Harness {
             metrics: self.metrics.clone(),
             clock: self.clock.clone(),
         };
-        cloudtower::build_with(&settings.targets[0], &ctx, options).unwrap()
+        let t = &settings.targets[0];
+        let own = t.vendor_settings::<cloudtower::Settings>().unwrap();
+        cloudtower::build_with(own, t, &ctx, options).unwrap()
     }
 
     fn adapter(&self, mount: &str, keys: &str) -> Arc<CloudTower> {
@@ -179,7 +183,7 @@ fn assert_objects_eq(got: &[Object], want: &[Object]) {
     }
 }
 
-fn error_text<T: std::fmt::Debug>(r: &Result<T, backup_exporter::vendors::VendorError>) -> String {
+fn error_text<T: std::fmt::Debug>(r: &Result<T, backup_exporter::adapter::VendorError>) -> String {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(e) => e.to_string(),

@@ -1,8 +1,8 @@
 //! One refused listing skips that part: the collector succeeds with the rest, the part is
 //! named in `skipped` (and `backup_collector_part_refused`); a 5xx still fails it.
 
+use backup_exporter::adapter::SkippedPart;
 use backup_exporter::model::CollectorKind;
-use backup_exporter::vendors::SkippedPart;
 
 use super::*;
 
@@ -62,7 +62,10 @@ async fn refused_audit_logs_leave_audit_empty_in_collect_and_history() {
             from: h.now() - SignedDuration::from_hours(10 * 24),
             to: h.now(),
         };
-        let history = a.history(period).await.unwrap();
+        let history = a
+            .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+            .await
+            .unwrap();
         assert!(history.audit.is_empty());
         assert_eq!(
             parts(&history.skipped),

@@ -57,7 +57,7 @@ fn the_example_config_is_valid_and_builds() {
 #[test]
 fn every_key_and_warning_category_is_documented() {
     let doc = crate::common::repo_file("docs/vendors/cloutility.md");
-    for key in vendors::cloutility::KEYS {
+    for key in vendors::allowed_keys(backup_exporter::model::Vendor::Cloutility) {
         assert!(doc.contains(&format!("`{key}`")), "docs lack `{key}`");
     }
     for category in vendors::cloutility::WARNING_CATEGORIES {

@@ -232,7 +232,10 @@ async fn a_report_goes_on_without_a_refused_audit_listing() {
     let from = clock::before(to, Duration::from_secs(7 * 86_400));
     let history = h
         .adapter()
-        .history(Period { from, to })
+        .history(
+            Period { from, to },
+            backup_exporter::adapter::REPORT_LOOKBACK,
+        )
         .await
         .expect("history");
     assert!(history.audit.is_empty());

@@ -15,7 +15,10 @@ async fn history_of_a_month_holds_its_jobs_audit_and_the_success_before_it() {
     let from = clock::before(to, Duration::from_secs(30 * 86_400));
     let history = h
         .adapter()
-        .history(Period { from, to })
+        .history(
+            Period { from, to },
+            backup_exporter::adapter::REPORT_LOOKBACK,
+        )
         .await
         .expect("history");
     assert_eq!(history.objects.len(), w.consumers.len());

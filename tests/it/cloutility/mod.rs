@@ -20,6 +20,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use url::Url;
 
+use backup_exporter::adapter::{Adapter, AdapterContext, Period, Window};
 use backup_exporter::api::{ApiMetrics, RequestLabels, TargetLabels};
 use backup_exporter::clock::{self, Clock};
 use backup_exporter::config::Settings;
@@ -28,11 +29,11 @@ use backup_exporter::model::{
 };
 use backup_exporter::sim::faults::{self, FaultLayerState};
 use backup_exporter::sim::{FaultSpec, Faults, SimContext};
+use backup_exporter::vendors;
 use backup_exporter::vendors::cloutility::sim::data::{
     CLIENT_ID, Consumer, ORIGIN, PASSWORD, Plant, USERNAME, World,
 };
 use backup_exporter::vendors::cloutility::sim::{SimOptions, Simulator};
-use backup_exporter::vendors::{self, Adapter, AdapterContext, Period, Window};
 
 /// An evening, so that some backups are running.
 const NOW: &str = "2026-11-20T21:40:00Z";

@@ -185,9 +185,13 @@ async fn demo_config_points_at_the_simulator_and_collects() {
     let dir = tempfile::tempdir().unwrap();
     let mut ctx = SimContext::new(SEED, 12);
     ctx.clock = Clock::manual(NOW.parse().unwrap());
-    let server = backup_exporter::sim::SimServer::start("127.0.0.1:0", ctx.clone())
-        .await
-        .unwrap();
+    let server = backup_exporter::sim::SimServer::start(
+        "127.0.0.1:0",
+        ctx.clone(),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
     let target = settings

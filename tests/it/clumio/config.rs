@@ -39,7 +39,11 @@ async fn the_example_config_parses() {
     let s = Settings::parse(&text, &path).unwrap();
     assert_eq!(s.targets.len(), 2);
     assert_eq!(
-        s.targets[1].raw.organizational_unit.as_deref(),
+        s.targets[1]
+            .vendor_settings::<backup_exporter::vendors::clumio::Settings>()
+            .unwrap()
+            .organizational_unit
+            .as_deref(),
         Some(data::FINANCE)
     );
 }
@@ -48,9 +52,13 @@ async fn the_example_config_parses() {
 async fn demo_targets_point_at_the_running_simulator() {
     let mut ctx = SimContext::new(3, 20);
     ctx.clock = Clock::manual(ts(ORIGIN));
-    let server = backup_exporter::sim::SimServer::start("127.0.0.1:0", ctx.clone())
-        .await
-        .unwrap();
+    let server = backup_exporter::sim::SimServer::start(
+        "127.0.0.1:0",
+        ctx.clone(),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use backup_exporter::adapter::Collection;
 use backup_exporter::sim::FaultSpec;
-use backup_exporter::vendors::Collection;
 
 use super::{Env, HOUR};
 

@@ -11,7 +11,10 @@ async fn history_pages_through_the_period_and_a_month_before_it() {
         from: ts(ORIGIN - 20 * DAY),
         to: ts(ORIGIN - 5 * DAY),
     };
-    let h = adapter.history(period).await.unwrap();
+    // The look-back is the caller's: a month here, not the report's default.
+    let lookback = std::time::Duration::from_secs(31 * 86_400);
+    assert_ne!(lookback, backup_exporter::adapter::REPORT_LOOKBACK);
+    let h = adapter.history(period, lookback).await.unwrap();
     let world = env.world();
     let from = ORIGIN - 20 * DAY;
     let to = ORIGIN - 5 * DAY;
@@ -55,7 +58,11 @@ async fn reports_older_than_six_months_are_clamped_to_what_clumio_keeps() {
         from: ts(ORIGIN - 200 * DAY),
         to: ts(ORIGIN - 170 * DAY),
     };
-    let h = env.adapter("").history(period).await.unwrap();
+    let h = env
+        .adapter("")
+        .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+        .await
+        .unwrap();
     assert!(
         h.jobs
             .iter()

@@ -239,7 +239,11 @@ async fn a_refused_listing_does_not_abort_the_report_history() {
         from: ts(ORIGIN - 10 * DAY),
         to: ts(ORIGIN - 2 * DAY),
     };
-    let h = env.adapter("").history(period).await.unwrap();
+    let h = env
+        .adapter("")
+        .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+        .await
+        .unwrap();
     let parts: Vec<&str> = h.skipped.iter().map(|p| p.part).collect();
     assert_eq!(parts, vec!["ec2_instances", "audit_trails"]);
     assert_eq!(h.objects.len(), listed_except(env.world(), Some(Kind::Ec2)));
@@ -247,5 +251,10 @@ async fn a_refused_listing_does_not_abort_the_report_history() {
     assert!(!h.jobs.is_empty());
     // A 5xx there still fails the history: the report must not pass off a gap as data.
     env.fault("clumio:refuse=/audit-trails@500");
-    assert!(env.adapter("").history(period).await.is_err());
+    assert!(
+        env.adapter("")
+            .history(period, backup_exporter::adapter::REPORT_LOOKBACK)
+            .await
+            .is_err()
+    );
 }

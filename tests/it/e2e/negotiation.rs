@@ -75,9 +75,13 @@ async fn prometheus_scrapes_openmetrics_and_classic_with_the_same_samples() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let sim = SimServer::start("127.0.0.1:0", SimContext::new(42, 5))
-        .await
-        .unwrap();
+    let sim = SimServer::start(
+        "127.0.0.1:0",
+        SimContext::new(42, 5),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .unwrap();
     let yaml = sim.demo_config(&dir.path().join("secrets"), None).unwrap();
     let settings = Settings::parse(&yaml, Path::new("demo.yml")).unwrap();
     let ex = Exporter::start(&settings, "127.0.0.1:0", Clock::system(), None)

@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use backup_exporter::adapter::{Adapter, Collection, VendorError, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
 use backup_exporter::exporter::Exporter;
 use backup_exporter::model::*;
-use backup_exporter::vendors::{Adapter, Collection, VendorError, Window};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 

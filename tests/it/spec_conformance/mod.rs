@@ -11,13 +11,13 @@ mod openapi;
 
 use std::path::PathBuf;
 
+use backup_exporter::adapter::{AdapterContext, Period, VendorError, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
 use backup_exporter::config::Settings;
 use backup_exporter::model::Vendor;
 use backup_exporter::sim::record::Exchange;
 use backup_exporter::sim::{SimContext, SimServer};
-use backup_exporter::vendors::{AdapterContext, Period, VendorError, Window};
 use jiff::{SignedDuration, Timestamp};
 
 use openapi::Spec;
@@ -79,9 +79,10 @@ async fn traffic(vendor: Vendor) -> Vec<Exchange> {
     let clock = Clock::manual(Timestamp::from_second(NOW).unwrap());
     let mut ctx = SimContext::new(11, 16);
     ctx.clock = clock.clone();
-    let (server, rec) = SimServer::start_recording("127.0.0.1:0", ctx)
-        .await
-        .unwrap();
+    let (server, rec) =
+        SimServer::start_recording("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = server.demo_config(dir.path(), None).unwrap();
     let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
@@ -117,10 +118,13 @@ async fn traffic(vendor: Vendor) -> Vec<Exchange> {
             assert!(made_no_request, "{}: {what}: {err:?}", t.name);
         }
         let h = adapter
-            .history(Period {
-                from: now - SignedDuration::from_hours(24 * 7),
-                to: now,
-            })
+            .history(
+                Period {
+                    from: now - SignedDuration::from_hours(24 * 7),
+                    to: now,
+                },
+                backup_exporter::adapter::REPORT_LOOKBACK,
+            )
             .await;
         if let Err(e) = h {
             panic!("{}: history: {e}", t.name);
