@@ -95,7 +95,15 @@ async fn run_target(
         let up = view.up;
         tracing::debug!(target_name = %t.name, up, objects = view.objects.len(),
             took_ms = started.elapsed().as_millis() as u64, "refreshed");
-        fleet.publish(index, view);
+        // Publishing renders the target's metric families: CPU work, kept off the async
+        // workers that serve scrapes.
+        let f = fleet.clone();
+        if tokio::task::spawn_blocking(move || f.publish(index, view))
+            .await
+            .is_err()
+        {
+            tracing::error!(target_name = %t.name, "publishing the refresh failed");
+        }
 
         let delay = if up {
             if failures > 0 {
