@@ -16,7 +16,11 @@ use crate::state::TargetView;
 /// A target's last published view and its rendered families.
 #[derive(Debug)]
 pub struct Slot {
+    /// The view without its objects: once rendered they live on only in `rendered`, which
+    /// at 10,000 objects per target is megabytes less per target (issue 12).
     pub view: Arc<TargetView>,
+    /// Objects in the view as published.
+    pub objects: usize,
     pub rendered: Rendered,
 }
 
@@ -39,13 +43,16 @@ impl Fleet {
         Fleet { slots, render }
     }
 
-    fn slot(view: TargetView, opts: &RenderOptions) -> Slot {
+    fn slot(mut view: TargetView, opts: &RenderOptions) -> Slot {
         let rendered = render(&view, opts).unwrap_or_else(|e| {
             tracing::error!(target_name = %view.name, error = %e, "rendering metrics failed");
             Rendered::default()
         });
+        let objects = view.objects.len();
+        view.objects = Vec::new();
         Slot {
             view: Arc::new(view),
+            objects,
             rendered,
         }
     }
@@ -70,6 +77,7 @@ impl Fleet {
         self.slots.iter().map(|s| s.load_full()).collect()
     }
 
+    /// The published views, without their objects (see [`Slot::view`]).
     pub fn views(&self) -> Vec<Arc<TargetView>> {
         self.slots.iter().map(|s| s.load().view.clone()).collect()
     }

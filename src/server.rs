@@ -159,7 +159,8 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
         env!("CARGO_PKG_VERSION"),
         crate::metrics::REVISION
     );
-    for v in st.fleet.views() {
+    for slot in st.fleet.slots() {
+        let v = &slot.view;
         let health = if !v.refreshed {
             "<td>pending</td>".to_owned()
         } else if v.up {
@@ -213,7 +214,7 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
             "<tr><td>{}</td><td>{}</td>{health}<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&v.name),
             v.vendor,
-            v.objects.len(),
+            slot.objects,
             esc(&last),
             collectors.join("<br>"),
             esc(v.last_error.as_deref().unwrap_or(""))

@@ -147,6 +147,31 @@ impl Metrics {
     }
 }
 
+/// Validates `serve --exclude-metric` names: each must be a family that can be left out.
+pub fn check_exclude(names: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if !excludable(n) {
+            let what = if FAMILIES.contains(&n) {
+                "is a health family and cannot be excluded"
+            } else {
+                "is not a metric family of the fleet"
+            };
+            anyhow::bail!(
+                "--exclude-metric {n:?} {what}; families that can be excluded: {}",
+                FAMILIES
+                    .iter()
+                    .copied()
+                    .filter(|f| excludable(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        out.push(n.to_owned());
+    }
+    Ok(out)
+}
+
 /// The OpenMetrics content type (what Prometheus asks for).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -343,6 +368,22 @@ mod tests {
         assert!(excludable("backup_object_last_result"));
         assert!(!excludable("backup_target_up"), "health stays");
         assert!(!excludable("backup_nonsense"));
+        let names = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            check_exclude(&names(&["backup_object_info", " "])).unwrap(),
+            ["backup_object_info"]
+        );
+        let e = check_exclude(&names(&["backup_target_up"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"backup_target_up\" is a health family"), "{e}");
+        let e = check_exclude(&names(&["backup_object_nope"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("backup_object_nope") && e.contains("backup_object_last_result"),
+            "{e}"
+        );
     }
 
     #[test]
