@@ -76,6 +76,15 @@ pub struct ServeArgs {
     /// exporter-toolkit web config (TLS, basic auth).
     #[arg(long, env = "BACKUP_EXPORTER_WEB_CONFIG")]
     pub web_config: Option<PathBuf>,
+    /// Leave a per-object or tenant metric family out of /metrics, to save bytes per object
+    /// (repeat or separate with commas; see docs/metrics.md). Health families stay.
+    #[arg(
+        long = "exclude-metric",
+        value_name = "FAMILY",
+        value_delimiter = ',',
+        env = "BACKUP_EXPORTER_EXCLUDE_METRICS"
+    )]
+    pub exclude_metrics: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -90,7 +90,11 @@ impl Exporter {
             addr: listen.to_owned(),
             source,
         })?;
-        let fleet = Arc::new(Fleet::new(&settings.targets));
+        let render = crate::metrics::RenderOptions {
+            exclude: settings.exclude_metrics.clone(),
+            ..Default::default()
+        };
+        let fleet = Arc::new(Fleet::with_options(&settings.targets, render));
         let metrics = Arc::new(Metrics::new(fleet.clone(), clock.clone(), api));
         let shutdown = CancellationToken::new();
         let mut router = app(AppState {

@@ -15,6 +15,9 @@ use crate::config::{Compliance, TargetSettings};
 use crate::fleet::Fleet;
 use crate::state::{CollectorKind, CollectorStatus, TargetState};
 
+/// Targets with more objects than this are rendered on a blocking thread.
+const INLINE_PUBLISH_OBJECTS: usize = 1_000;
+
 pub struct Scheduler {
     tasks: JoinSet<()>,
 }
@@ -95,7 +98,20 @@ async fn run_target(
         let up = view.up;
         tracing::debug!(target_name = %t.name, up, objects = view.objects.len(),
             took_ms = started.elapsed().as_millis() as u64, "refreshed");
-        fleet.publish(index, view);
+        // Publishing renders the target's metric families: for a large target that is CPU
+        // work (milliseconds per thousand objects), kept off the async workers that serve
+        // scrapes; a small one is published at once.
+        if view.objects.len() > INLINE_PUBLISH_OBJECTS {
+            let f = fleet.clone();
+            if tokio::task::spawn_blocking(move || f.publish(index, view))
+                .await
+                .is_err()
+            {
+                tracing::error!(target_name = %t.name, "publishing the refresh failed");
+            }
+        } else {
+            fleet.publish(index, view);
+        }
 
         let delay = if up {
             if failures > 0 {

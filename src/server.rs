@@ -5,11 +5,13 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
 use tower_http::compression::CompressionLayer;
 
 use crate::clock::Clock;
@@ -36,23 +38,93 @@ pub fn app(state: AppState) -> Router {
 
 async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    // Encoding 10,000 objects takes milliseconds of CPU; keep it off the async workers.
-    let m = st.metrics.clone();
-    match tokio::task::spawn_blocking(move || m.encode_as(format)).await {
-        Ok(Ok(body)) => (
-            [
-                (header::CONTENT_TYPE, format.content_type()),
-                (header::VARY, "Accept, Accept-Encoding"),
-            ],
-            body,
-        )
-            .into_response(),
-        _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "encoding metrics failed\n",
-        )
-            .into_response(),
+    let gzip = accepts_gzip(headers.get(header::ACCEPT_ENCODING));
+    // Target families were rendered and compressed when their refresh was published; here
+    // they are only picked (staleness is checked now) and copied out.
+    let pieces = match st.metrics.pieces(format) {
+        Ok(p) => p,
+        Err(_) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encoding metrics failed\n",
+            )
+                .into_response();
+        }
+    };
+    let body = if gzip {
+        let parts = crate::metrics::gzip(&pieces);
+        Body::from_stream(futures::stream::iter(
+            parts.into_iter().map(Ok::<_, std::convert::Infallible>),
+        ))
+    } else {
+        plain_body(pieces)
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::VARY, "Accept, Accept-Encoding"),
+        ],
+        body,
+    )
+        .into_response();
+    if gzip {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            "gzip".parse().expect("valid header"),
+        );
     }
+    response
+}
+
+/// Whether `Accept-Encoding` admits gzip (`gzip`, `x-gzip` or `*` with a `q` above 0).
+fn accepts_gzip(accept: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    accept.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
+        q > 0.0
+            && ["gzip", "x-gzip", "*"]
+                .iter()
+                .any(|g| name.eq_ignore_ascii_case(g))
+    })
+}
+
+/// The uncompressed body, inflated piece by piece on a blocking thread while it is sent, so
+/// that the whole text is never held in memory.
+fn plain_body(pieces: Vec<crate::metrics::Piece>) -> Body {
+    use crate::metrics::Piece;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        for p in pieces {
+            let sent = match p {
+                Piece::Text(t) => tx.blocking_send(Ok(t)).is_ok(),
+                Piece::Deflated(seg) => {
+                    let mut open = true;
+                    let r = crate::metrics::inflate(&seg, 256 * 1024, |b| {
+                        open = tx.blocking_send(Ok(Bytes::from(b))).is_ok();
+                        open
+                    });
+                    if let Err(e) = r {
+                        let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+                        return;
+                    }
+                    open
+                }
+            };
+            if !sent {
+                return; // the client went away
+            }
+        }
+    });
+    Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
 }
 
 async fn ready(State(st): State<AppState>) -> (StatusCode, &'static str) {
@@ -87,7 +159,8 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
         env!("CARGO_PKG_VERSION"),
         crate::metrics::REVISION
     );
-    for v in st.fleet.views() {
+    for slot in st.fleet.slots() {
+        let v = &slot.view;
         let health = if !v.refreshed {
             "<td>pending</td>".to_owned()
         } else if v.up {
@@ -141,7 +214,7 @@ async fn landing(State(st): State<AppState>) -> Html<String> {
             "<tr><td>{}</td><td>{}</td>{health}<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&v.name),
             v.vendor,
-            v.objects.len(),
+            slot.objects,
             esc(&last),
             collectors.join("<br>"),
             esc(v.last_error.as_deref().unwrap_or(""))

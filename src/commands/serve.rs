@@ -9,7 +9,8 @@ use crate::exporter::Exporter;
 use crate::web::WebConfig;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(&args.config)?;
+    let mut settings = Settings::load(&args.config)?;
+    settings.exclude_metrics = crate::metrics::check_exclude(&args.exclude_metrics)?;
     let web = args
         .web_config
         .as_deref()

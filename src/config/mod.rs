@@ -45,6 +45,8 @@ pub struct Settings {
     pub listen: Option<String>,
     pub compliance: Compliance,
     pub targets: Vec<TargetSettings>,
+    /// Metric families left out of `/metrics` (`serve --exclude-metric`; not a config key).
+    pub exclude_metrics: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +166,7 @@ impl Settings {
             listen: file.listen,
             compliance,
             targets,
+            exclude_metrics: Vec::new(),
         })
     }
 }

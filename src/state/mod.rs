@@ -387,7 +387,11 @@ impl TargetState {
         view.up = all_ok;
         view.last_refresh = Some(now);
         view.last_error = (!errors.is_empty()).then(|| errors.join("; "));
+        // The objects are rebuilt by every refresh: keeping a copy of them here would only
+        // double the memory of a large target (issue 12).
+        let objects = std::mem::take(&mut view.objects);
         self.view = view.clone();
+        view.objects = objects;
         view
     }
 
