@@ -68,7 +68,9 @@ impl Request {
     pub(super) fn endpoint(&self) -> String {
         let path = match Url::parse(&self.path) {
             Ok(u) => u.path().to_owned(),
-            Err(_) => self.path.clone(),
+            // A relative path may carry its own query (a vendor's next-page link): never
+            // part of the endpoint, it may hold a token.
+            Err(_) => self.path.split(['?', '#']).next().unwrap_or("").to_owned(),
         };
         format!("{} {}", self.method, path)
     }
@@ -81,6 +83,9 @@ pub struct Response {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub endpoint: String,
+    /// This body's part of the target's `max_buffered_bytes`, given back when the response
+    /// (and every clone) is dropped.
+    pub(super) _hold: Option<std::sync::Arc<super::body::Reservation>>,
 }
 
 impl Response {

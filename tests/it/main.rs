@@ -20,4 +20,5 @@ mod report_prometheus;
 mod report_real_prometheus;
 mod rules;
 mod spec_conformance;
+mod vendor_client;
 mod web;
