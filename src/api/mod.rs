@@ -12,6 +12,7 @@
 mod body;
 mod client;
 mod credential;
+mod envelope;
 mod error;
 mod metrics;
 mod redact;
@@ -21,6 +22,7 @@ mod settings;
 
 pub use client::{ApiClient, install_crypto_provider};
 pub use credential::{Authenticator, Credential, ErrorDecoder};
+pub use envelope::required_list;
 pub use error::{ApiError, ByteSize};
 pub use metrics::{ApiMetrics, RequestLabels, TargetLabels};
 pub use redact::Redactor;

@@ -101,8 +101,15 @@ impl Response {
 /// Decodes JSON with the path of the offending field in the message.
 pub fn decode_json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
-        endpoint: endpoint.to_owned(),
-        detail: format!("at `{}`: {}", e.path(), e.inner()),
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut detail = format!("at `{}`: {}", e.path(), e.inner());
+        if e.inner().is_data() && e.inner().to_string().starts_with("missing field `") {
+            detail.push_str(": ");
+            detail.push_str(super::envelope::MISSING_ENVELOPE);
+        }
+        ApiError::Decode {
+            endpoint: endpoint.to_owned(),
+            detail,
+        }
     })
 }
