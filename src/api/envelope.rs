@@ -51,6 +51,8 @@ mod tests {
         assert_eq!((p.items, p.total), (vec![1, 2], Some(2)));
         let p: Page = decode_json("GET /jobs", br#"{"items":null}"#).unwrap();
         assert!(p.items.is_empty());
+        let h: Hal = decode_json("GET /tasks", br#"{"_embedded":{"items":[3]}}"#).unwrap();
+        assert_eq!(h.embedded.items, vec![3]);
     }
 
     #[test]
