@@ -4,12 +4,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, LOCATION, RETRY_AFTER, TRANSFER_ENCODING,
+};
 use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, Semaphore};
 use url::Url;
 
+use super::body::{self, AtCap, Budget, Chunks, Reservation};
+use super::redirect;
 use super::*;
 
 pub struct ApiClient {
@@ -23,6 +28,7 @@ pub struct ApiClient {
     labels: TargetLabels,
     redactor: Redactor,
     error_decoder: ErrorDecoder,
+    budget: Arc<Budget>,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -51,11 +57,12 @@ impl ApiClient {
             .connect_timeout(Duration::from_secs(10).min(settings.request_timeout))
             .timeout(settings.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            .default_headers(settings.default_headers.clone())
             .user_agent(concat!("backup-exporter/", env!("CARGO_PKG_VERSION")))
-            // A passive CloudTower node answers 307 to the active one; a POST must follow it
-            // with its body, which reqwest does for 307/308.
-            .redirect(reqwest::redirect::Policy::limited(5));
+            // Redirects are followed by `follow` (same origin only, unless allowed; never a
+            // credential or a body to another origin), and the default headers go on each
+            // request there, so that a hop to another origin can leave them behind.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false);
         if let Some(path) = &settings.tls.ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| ApiError::Config(format!("tls.ca_file {}: {e}", path.display())))?;
@@ -79,6 +86,7 @@ impl ApiClient {
             vendor: settings.vendor.as_str().to_owned(),
             target: settings.target.clone(),
         };
+        let settings_budget = settings.max_buffered_bytes.max(settings.max_response_bytes);
         Ok(ApiClient {
             http,
             permits: Semaphore::new(settings.max_concurrent_requests.max(1)),
@@ -90,6 +98,7 @@ impl ApiClient {
             labels,
             redactor: Redactor::default(),
             error_decoder,
+            budget: Budget::new(settings_budget),
         })
     }
 
@@ -191,61 +200,14 @@ impl ApiClient {
             } else {
                 None
             };
-            let mut builder = self.http.request(req.method.clone(), url.clone());
-            if !req.query.is_empty() {
-                builder = builder.query(&req.query);
-            }
-            for (k, v) in &req.headers {
-                builder = builder.header(k, v);
-            }
-            if let Some(c) = &credential {
-                for (k, v) in &c.headers {
-                    builder = builder.header(k, v);
-                }
-            }
-            builder = match &req.body {
-                Some(Body::Json(v)) => builder.json(v),
-                Some(Body::Form(f)) => builder.form(f),
-                None => builder,
-            };
-
-            let permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore never closed");
-            let started = Instant::now();
-            let sent = builder.send().await;
-            let outcome = match sent {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok((status, headers, body)),
-                        Err(e) => Err(self.transport_error(&endpoint, e)),
-                    }
-                }
-                Err(e) => Err(self.transport_error(&endpoint, e)),
-            };
-            drop(permit);
-            let elapsed = started.elapsed().as_secs_f64();
-            self.metrics
-                .duration
-                .get_or_create(&self.labels)
-                .observe(elapsed);
-            let code = match &outcome {
-                Ok((status, _, _)) => status.as_u16().to_string(),
-                Err(_) => "error".to_owned(),
-            };
-            self.metrics
-                .requests
-                .get_or_create(&RequestLabels {
-                    vendor: self.labels.vendor.clone(),
-                    target: self.labels.target.clone(),
-                    code,
-                })
-                .inc();
-            let (status, headers, body) = outcome?;
+            let Exchange {
+                status,
+                headers,
+                body,
+                hold,
+            } = self
+                .follow(&req, &endpoint, &url, credential.as_ref())
+                .await?;
 
             if status == StatusCode::UNAUTHORIZED
                 && let Some(c) = &credential
@@ -274,6 +236,7 @@ impl ApiClient {
                     headers,
                     body,
                     endpoint,
+                    _hold: hold.map(Arc::new),
                 });
             }
             let message = self
@@ -285,6 +248,215 @@ impl ApiClient {
                 message,
             });
         }
+    }
+
+    /// Sends one request and follows its redirects as [`redirect`] allows; returns the
+    /// last response with its body read (capped).
+    async fn follow(
+        &self,
+        req: &Request,
+        endpoint: &str,
+        first: &Url,
+        credential: Option<&Credential>,
+    ) -> Result<Exchange, ApiError> {
+        let credential_names: Vec<&HeaderName> = credential
+            .map(|c| c.headers.iter().map(|(k, _)| k).collect())
+            .unwrap_or_default();
+        let mut url = first.clone();
+        let mut method = req.method.clone();
+        let mut body = req.body.as_ref();
+        let mut crossed = false;
+        let mut hops = 0usize;
+        loop {
+            let mut headers = HeaderMap::new();
+            if crossed {
+                for (k, v) in &req.headers {
+                    if !redirect::is_secret_header(k, v, &credential_names) {
+                        headers.append(k.clone(), v.clone());
+                    }
+                }
+            } else {
+                headers = self.settings.default_headers.clone();
+                let extra = req
+                    .headers
+                    .iter()
+                    .chain(credential.into_iter().flat_map(|c| c.headers.iter()));
+                for (k, _) in extra.clone() {
+                    headers.remove(k);
+                }
+                for (k, v) in extra {
+                    headers.append(k.clone(), v.clone());
+                }
+            }
+            if body.is_none() && method != req.method {
+                for h in [CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING] {
+                    headers.remove(h);
+                }
+            }
+            let mut builder = self.http.request(method.clone(), url.clone());
+            if hops == 0 && !req.query.is_empty() {
+                builder = builder.query(&req.query);
+            }
+            builder = builder.headers(headers);
+            builder = match body {
+                Some(Body::Json(v)) => builder.json(v),
+                Some(Body::Form(f)) => builder.form(f),
+                None => builder,
+            };
+
+            let permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("semaphore never closed");
+            let started = Instant::now();
+            let outcome = match builder.send().await {
+                Ok(mut resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    if redirect::is_redirect(status) && headers.contains_key(LOCATION) {
+                        // Not read: the connection is dropped with it.
+                        Ok(Exchange {
+                            status,
+                            headers,
+                            body: Bytes::new(),
+                            hold: None,
+                        })
+                    } else {
+                        self.read_body(endpoint, &mut resp, status)
+                            .await
+                            .map(|(body, hold)| Exchange {
+                                status,
+                                headers,
+                                body,
+                                hold,
+                            })
+                    }
+                }
+                Err(e) => Err(self.transport_error(endpoint, e)),
+            };
+            drop(permit);
+            self.observe(started, &outcome);
+            let exchange = outcome?;
+            let status = exchange.status;
+            let Some(location) = exchange
+                .headers
+                .get(LOCATION)
+                .filter(|_| redirect::is_redirect(status))
+            else {
+                return Ok(exchange);
+            };
+            let refuse = |location: String, reason: String| ApiError::Redirect {
+                endpoint: endpoint.to_owned(),
+                status,
+                location: self.redactor.scrub(&location),
+                reason,
+            };
+            let next = location
+                .to_str()
+                .ok()
+                .and_then(|l| url.join(l).ok())
+                .ok_or_else(|| {
+                    refuse(
+                        "(a Location that is not a URL)".to_owned(),
+                        "nowhere to go".to_owned(),
+                    )
+                })?;
+            if hops >= redirect::MAX_REDIRECTS {
+                return Err(refuse(
+                    redirect::shown(&next),
+                    format!("more than {} redirects", redirect::MAX_REDIRECTS),
+                ));
+            }
+            let (next_method, keep_body) = redirect::next_method(status, &method);
+            let next_body = if keep_body { body } else { None };
+            match redirect::judge(
+                first,
+                &url,
+                &next,
+                self.settings.allow_cross_origin_redirects,
+                next_body.is_some(),
+            ) {
+                Ok(redirect::Hop::SameOrigin) => {}
+                Ok(redirect::Hop::CrossOrigin) => crossed = true,
+                Err(reason) => return Err(refuse(redirect::shown(&next), reason)),
+            }
+            tracing::debug!(
+                target_name = %self.settings.target,
+                %endpoint,
+                status = status.as_u16(),
+                to = %redirect::shown(&next),
+                "following a redirect"
+            );
+            url = next;
+            method = next_method;
+            body = next_body;
+            hops += 1;
+        }
+    }
+
+    /// Reads a body: a 2xx one up to `max_response_bytes` and within the target's budget
+    /// (past either, an error), an error body up to [`body::ERROR_BODY_BYTES`] (the rest
+    /// is not read).
+    async fn read_body(
+        &self,
+        endpoint: &str,
+        resp: &mut reqwest::Response,
+        status: StatusCode,
+    ) -> Result<(Bytes, Option<Reservation>), ApiError> {
+        let announced = resp.content_length();
+        let mut source = ReqwestChunks {
+            client: self,
+            endpoint,
+            resp,
+        };
+        if status.is_success() {
+            body::read_capped(
+                endpoint,
+                &mut source,
+                self.settings.max_response_bytes,
+                announced,
+                AtCap::Fail,
+                Some(&self.budget),
+            )
+            .await
+        } else {
+            body::read_capped(
+                endpoint,
+                &mut source,
+                body::ERROR_BODY_BYTES.min(self.settings.max_response_bytes),
+                announced,
+                AtCap::Cut,
+                None,
+            )
+            .await
+        }
+    }
+
+    /// The bytes of response bodies this target's client holds now (being read, or read
+    /// and not yet dropped); at most `max(max_buffered_bytes, max_response_bytes)`.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.budget.held()
+    }
+
+    fn observe(&self, started: Instant, outcome: &Result<Exchange, ApiError>) {
+        let elapsed = started.elapsed().as_secs_f64();
+        self.metrics
+            .duration
+            .get_or_create(&self.labels)
+            .observe(elapsed);
+        let code = match outcome {
+            Ok(x) => x.status.as_u16().to_string(),
+            Err(_) => "error".to_owned(),
+        };
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                vendor: self.labels.vendor.clone(),
+                target: self.labels.target.clone(),
+                code,
+            })
+            .inc();
     }
 
     /// For authenticators: turns a refused login into [`ApiError::LoginRefused`].
@@ -326,6 +498,30 @@ impl ApiClient {
             endpoint: endpoint.to_owned(),
             detail: self.redactor.scrub(&detail),
         }
+    }
+}
+
+/// One request/response exchange, its body read.
+struct Exchange {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    hold: Option<Reservation>,
+}
+
+/// A reqwest body as [`Chunks`], with our error mapping.
+struct ReqwestChunks<'a> {
+    client: &'a ApiClient,
+    endpoint: &'a str,
+    resp: &'a mut reqwest::Response,
+}
+
+impl Chunks for ReqwestChunks<'_> {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, ApiError> {
+        self.resp
+            .chunk()
+            .await
+            .map_err(|e| self.client.transport_error(self.endpoint, e))
     }
 }
 
@@ -381,6 +577,8 @@ mod tests {
     #[test]
     fn endpoint_has_no_query_or_host() {
         let r = Request::get("https://h.example/v1/jobs?token=x").query("a", 1);
+        assert_eq!(r.endpoint(), "GET /v1/jobs");
+        let r = Request::get("/v1/jobs?start=2&token=x#frag");
         assert_eq!(r.endpoint(), "GET /v1/jobs");
     }
 }

@@ -68,7 +68,9 @@ impl Request {
     pub(super) fn endpoint(&self) -> String {
         let path = match Url::parse(&self.path) {
             Ok(u) => u.path().to_owned(),
-            Err(_) => self.path.clone(),
+            // A relative path may carry its own query (a vendor's next-page link): never
+            // part of the endpoint, it may hold a token.
+            Err(_) => self.path.split(['?', '#']).next().unwrap_or("").to_owned(),
         };
         format!("{} {}", self.method, path)
     }
@@ -81,6 +83,9 @@ pub struct Response {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub endpoint: String,
+    /// This body's part of the target's `max_buffered_bytes`, given back when the response
+    /// (and every clone) is dropped.
+    pub(super) _hold: Option<std::sync::Arc<super::body::Reservation>>,
 }
 
 impl Response {
@@ -96,8 +101,15 @@ impl Response {
 /// Decodes JSON with the path of the offending field in the message.
 pub fn decode_json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
-        endpoint: endpoint.to_owned(),
-        detail: format!("at `{}`: {}", e.path(), e.inner()),
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut detail = format!("at `{}`: {}", e.path(), e.inner());
+        if e.inner().is_data() && e.inner().to_string().starts_with("missing field `") {
+            detail.push_str(": ");
+            detail.push_str(super::envelope::MISSING_ENVELOPE);
+        }
+        ApiError::Decode {
+            endpoint: endpoint.to_owned(),
+            detail,
+        }
     })
 }

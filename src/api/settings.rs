@@ -1,4 +1,5 @@
-//! How one target's client is set up: base URL, timeouts, TLS, proxy, concurrency.
+//! How one target's client is set up: base URL, timeouts, TLS, proxy, concurrency, how much
+//! a vendor may make us read, and where it may redirect us.
 
 use std::time::Duration;
 
@@ -30,7 +31,34 @@ pub struct ClientSettings {
     pub max_retries: u32,
     /// The longest `Retry-After` we are willing to sleep through.
     pub max_retry_after: Duration,
+    /// The most bytes one response body may have
+    /// ([`DEFAULT_MAX_RESPONSE_BYTES`]). A larger `Content-Length` is refused before
+    /// reading; a body that grows past it (chunked, endless) stops there. Either way the
+    /// request fails with [`ApiError::TooLarge`](super::ApiError::TooLarge). Error bodies
+    /// (4xx, 5xx) are read up to 64 KiB only, for their message.
+    pub max_response_bytes: u64,
+    /// The most bytes of response bodies this target's client holds at once: bodies being
+    /// read plus those read and not yet dropped by the adapter
+    /// ([`DEFAULT_MAX_BUFFERED_BYTES`], never less than `max_response_bytes`). The read
+    /// that would pass it fails with [`ApiError::BufferFull`](super::ApiError::BufferFull)
+    /// at once, which frees its part for the others. Without it the bound would be
+    /// `max_response_bytes × max_concurrent_requests` and more (decoding overlaps the next
+    /// reads).
+    pub max_buffered_bytes: u64,
+    /// Follow a redirect to another origin (scheme, host, port). Off by default: such a
+    /// redirect fails with [`ApiError::Redirect`](super::ApiError::Redirect). When on, the
+    /// hop is taken without credentials, session headers, cookies or the target's default
+    /// headers, and only for a request without a body (a 307/308 of a login or a query is
+    /// refused all the same); HTTPS to plain HTTP is never followed.
+    pub allow_cross_origin_redirects: bool,
 }
+
+/// Default of [`ClientSettings::max_response_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
+
+/// Default of [`ClientSettings::max_buffered_bytes`]: 128 MiB per target, two bodies at
+/// the full per-response cap.
+pub const DEFAULT_MAX_BUFFERED_BYTES: u64 = 128 << 20;
 
 impl ClientSettings {
     pub fn new(vendor: Vendor, target: &str, base_url: Url) -> Self {
@@ -45,6 +73,9 @@ impl ClientSettings {
             default_headers: HeaderMap::new(),
             max_retries: 3,
             max_retry_after: Duration::from_secs(60),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
+            allow_cross_origin_redirects: false,
         }
     }
 }

@@ -21,4 +21,5 @@ mod report_real_prometheus;
 mod report_victoria_metrics;
 mod rules;
 mod spec_conformance;
+mod vendor_client;
 mod web;
