@@ -85,6 +85,23 @@ pub struct ServeArgs {
         env = "BACKUP_EXPORTER_EXCLUDE_METRICS"
     )]
     pub exclude_metrics: Vec<String>,
+    /// Keep only the targets whose name hashes to this shard (0-based; with
+    /// --total-shards; overrides `shard` in the config). See docs/scaling.md.
+    #[arg(
+        long,
+        value_name = "I",
+        requires = "total_shards",
+        env = "BACKUP_EXPORTER_SHARD"
+    )]
+    pub shard: Option<u32>,
+    /// The number of shards the targets are split into (with --shard).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "shard",
+        env = "BACKUP_EXPORTER_TOTAL_SHARDS"
+    )]
+    pub total_shards: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::fleet::Fleet;
 use crate::metrics::Metrics;
+use crate::refresh::{Refresher, Trigger};
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, app};
 use crate::vendors::build;
@@ -61,6 +62,7 @@ impl Exporter {
             metrics: api.clone(),
             clock: clock.clone(),
         };
+        let settings = &settings.sharded();
         let adapters = settings
             .targets
             .iter()
@@ -70,7 +72,8 @@ impl Exporter {
         Self::start_with(settings, adapters, api, listen, clock, web).await
     }
 
-    /// Starts with adapters built by the caller (`adapters[i]` serves `settings.targets[i]`).
+    /// Starts with adapters built by the caller (`adapters[i]` serves `settings.targets[i]`;
+    /// the caller has applied the shard, see [`Settings::sharded`]).
     /// With a web config, its TLS, basic auth, headers and rate limit apply to every route.
     pub async fn start_with(
         settings: &Settings,
@@ -95,12 +98,26 @@ impl Exporter {
             ..Default::default()
         };
         let fleet = Arc::new(Fleet::with_options(&settings.targets, render));
-        let metrics = Arc::new(Metrics::new(fleet.clone(), clock.clone(), api));
+        let metrics = Arc::new(
+            Metrics::new(fleet.clone(), clock.clone(), api)
+                .with_shard(settings.shard.unwrap_or(crate::shard::Shard::ALL)),
+        );
         let shutdown = CancellationToken::new();
+        let triggers: Vec<Arc<Trigger>> = settings.targets.iter().map(|_| Arc::default()).collect();
+        let refresh = Arc::new(Refresher {
+            min_interval: settings.refresh_min_interval,
+            targets: settings
+                .targets
+                .iter()
+                .map(|t| t.name.clone())
+                .zip(triggers.iter().cloned())
+                .collect(),
+        });
         let mut router = app(AppState {
             metrics: metrics.clone(),
             fleet: fleet.clone(),
             clock: clock.clone(),
+            refresh,
         });
         if let Some(w) = &web {
             router = w.apply(router);
@@ -128,6 +145,7 @@ impl Exporter {
         let scheduler = Scheduler::start(
             &settings.targets,
             adapters,
+            &triggers,
             &settings.compliance,
             fleet.clone(),
             clock.clone(),

@@ -16,10 +16,12 @@ pub mod fleet;
 pub mod fsutil;
 pub mod metrics;
 pub mod model;
+pub mod refresh;
 pub mod report;
 pub mod scheduler;
 pub mod secret;
 pub mod server;
+pub mod shard;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;

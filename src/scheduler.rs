@@ -13,6 +13,7 @@ use crate::adapter::{Adapter, Collection, VendorError, Window};
 use crate::clock::{Clock, before};
 use crate::config::{Compliance, TargetSettings};
 use crate::fleet::Fleet;
+use crate::refresh::Trigger;
 use crate::state::{CollectorKind, CollectorStatus, TargetState};
 
 /// Targets with more objects than this are rendered on a blocking thread.
@@ -23,25 +24,29 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// Starts a loop for each target; `adapters[i]` serves `targets[i]` and publishes into
-    /// `fleet` slot `i`.
+    /// Starts a loop for each target; `adapters[i]` serves `targets[i]`, publishes into
+    /// `fleet` slot `i` and is woken early by `triggers[i]` (`POST /-/refresh`).
     pub fn start(
         targets: &[TargetSettings],
         adapters: Vec<Arc<dyn Adapter>>,
+        triggers: &[Arc<Trigger>],
         compliance: &Compliance,
         fleet: Arc<Fleet>,
         clock: Clock,
         shutdown: CancellationToken,
     ) -> Self {
         let mut tasks = JoinSet::new();
-        for (index, (t, adapter)) in targets.iter().zip(adapters).enumerate() {
+        for (index, ((t, adapter), trigger)) in
+            targets.iter().zip(adapters).zip(triggers).enumerate()
+        {
+            let trigger = trigger.clone();
             let state = TargetState::new(t.clone(), compliance.clone());
             let fleet = fleet.clone();
             let clock = clock.clone();
             let shutdown = shutdown.clone();
             let t = t.clone();
             tasks.spawn(async move {
-                run_target(index, t, state, adapter, fleet, clock, shutdown).await;
+                run_target(index, t, state, adapter, trigger, fleet, clock, shutdown).await;
             });
         }
         Scheduler { tasks }
@@ -53,11 +58,13 @@ impl Scheduler {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_target(
     index: usize,
     t: TargetSettings,
     mut state: TargetState,
     adapter: Arc<dyn Adapter>,
+    trigger: Arc<Trigger>,
     fleet: Arc<Fleet>,
     clock: Clock,
     shutdown: CancellationToken,
@@ -65,6 +72,7 @@ async fn run_target(
     let mut failures: u32 = 0;
     let mut unsupported_logged = [false; 5];
     loop {
+        trigger.begin();
         let now = clock.now();
         let window = Window {
             now,
@@ -77,7 +85,7 @@ async fn run_target(
                 Err(_) => Collection::failed(|| VendorError::Invalid(format!(
                     "refresh timed out after {}", humantime::format_duration(t.timeout)))),
             },
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => { trigger.end(); break },
         };
         let view = state.apply(collection, now, started.elapsed());
         for c in CollectorKind::ALL {
@@ -112,6 +120,7 @@ async fn run_target(
         } else {
             fleet.publish(index, view);
         }
+        trigger.end();
 
         let delay = if up {
             if failures > 0 {
@@ -125,6 +134,9 @@ async fn run_target(
         };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
+            _ = trigger.woken() => {
+                tracing::debug!(target_name = %t.name, "refresh asked for");
+            }
             _ = shutdown.cancelled() => break,
         }
     }

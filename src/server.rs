@@ -6,17 +6,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use tower_http::compression::CompressionLayer;
 
 use crate::clock::Clock;
 use crate::fleet::Fleet;
 use crate::metrics::{Format, Metrics};
+use crate::refresh::{Outcome, Refresher};
 use crate::state::{CollectorKind, CollectorStatus};
 
 #[derive(Clone)]
@@ -24,6 +26,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub fleet: Arc<Fleet>,
     pub clock: Clock,
+    pub refresh: Arc<Refresher>,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -32,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
         .route("/-/ready", get(ready))
+        .route("/-/refresh", post(refresh))
         .route("/", get(landing))
         .with_state(state)
 }
@@ -135,6 +139,69 @@ async fn ready(State(st): State<AppState>) -> (StatusCode, &'static str) {
             StatusCode::SERVICE_UNAVAILABLE,
             "Not ready: first refresh of some targets still running\n",
         )
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RefreshQuery {
+    target: Option<String>,
+}
+
+/// `POST /-/refresh[?target=NAME]`: 202 when every named target refreshes now or joins the
+/// refresh in flight, 429 with `Retry-After` when one is asked too soon, 404 for an unknown
+/// target (or one on another shard) and when the endpoint is disabled. One line per target.
+async fn refresh(State(st): State<AppState>, Query(q): Query<RefreshQuery>) -> Response {
+    let Some(min) = st.refresh.min_interval else {
+        return (
+            StatusCode::NOT_FOUND,
+            "on-demand refresh is disabled (set refresh_endpoint: {enabled: true} in the config)\n",
+        )
+            .into_response();
+    };
+    let chosen: Vec<_> = match &q.target {
+        Some(name) => st
+            .refresh
+            .targets
+            .iter()
+            .filter(|(n, _)| n == name)
+            .collect(),
+        None => st.refresh.targets.iter().collect(),
+    };
+    if let Some(name) = &q.target
+        && chosen.is_empty()
+    {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no target {name:?} here (unknown, or on another shard)\n"),
+        )
+            .into_response();
+    }
+    let mut body = String::new();
+    let mut wait: Option<std::time::Duration> = None;
+    for (name, trigger) in chosen {
+        let outcome = trigger.poke(min);
+        let what = match outcome {
+            Outcome::Started => "refresh started".to_owned(),
+            Outcome::Coalesced => "joined the refresh in flight".to_owned(),
+            Outcome::TooSoon(d) => {
+                wait = Some(wait.map_or(d, |w| w.max(d)));
+                format!("too soon, retry in {}s", d.as_secs_f64().ceil())
+            }
+        };
+        tracing::debug!(target_name = %name, outcome = ?outcome, "on-demand refresh");
+        let _ = writeln!(body, "{name}: {what}");
+    }
+    match wait {
+        None => (StatusCode::ACCEPTED, body).into_response(),
+        Some(d) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(
+                header::RETRY_AFTER,
+                format!("{}", d.as_secs_f64().ceil() as u64),
+            )],
+            body,
+        )
+            .into_response(),
     }
 }
 

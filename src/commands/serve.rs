@@ -11,6 +11,11 @@ use crate::web::WebConfig;
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(&args.config)?;
     settings.exclude_metrics = crate::metrics::check_exclude(&args.exclude_metrics)?;
+    if let (Some(index), Some(total)) = (args.shard, args.total_shards) {
+        let shard = crate::shard::Shard::new(index, total)
+            .map_err(|e| anyhow::anyhow!("--shard/--total-shards: {e}"))?;
+        settings.shard = Some(shard);
+    }
     let web = args
         .web_config
         .as_deref()
@@ -26,7 +31,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(
         addr = %exporter.addr,
         scheme = exporter.scheme,
-        targets = settings.targets.len(),
+        targets = settings.sharded().targets.len(),
+        shard = ?settings.shard,
         client_certificates = ?web.as_ref().and_then(|w| w.tls()).map(|t| t.client_auth()),
         basic_auth_users = web.as_ref().and_then(|w| w.basic_auth()).map_or(0, |a| a.user_count()),
         "serving /metrics"

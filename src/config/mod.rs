@@ -47,6 +47,10 @@ pub struct Settings {
     pub targets: Vec<TargetSettings>,
     /// Metric families left out of `/metrics` (`serve --exclude-metric`; not a config key).
     pub exclude_metrics: Vec<String>,
+    /// This replica's shard (`shard:`, or `serve --shard/--total-shards`); `None`: all.
+    pub shard: Option<crate::shard::Shard>,
+    /// `POST /-/refresh`'s minimum interval per target; `None`: the endpoint is disabled.
+    pub refresh_min_interval: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +63,9 @@ struct FileConfig {
     compliance: compliance::ComplianceFile,
     #[serde(default)]
     targets: Vec<Value>,
+    shard: Option<crate::shard::Shard>,
+    #[serde(default)]
+    refresh_endpoint: crate::refresh::EndpointFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,6 +165,14 @@ impl Settings {
                 targets.extend(t);
             }
         }
+        if let Some(s) = file.shard
+            && let Err(e) = crate::shard::Shard::new(s.index, s.total)
+        {
+            problems.push(format!("`shard`: {e}"));
+        }
+        if file.refresh_endpoint.min_interval() == Some(Duration::ZERO) {
+            problems.push("`refresh_endpoint.min_interval`: must be more than 0".to_owned());
+        }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -167,6 +182,8 @@ impl Settings {
             compliance,
             targets,
             exclude_metrics: Vec::new(),
+            shard: file.shard,
+            refresh_min_interval: file.refresh_endpoint.min_interval(),
         })
     }
 }

@@ -90,6 +90,25 @@ impl Metrics {
         }
     }
 
+    /// Exports this replica's shard: `backup_exporter_shard_info{shard,total_shards} 1` and
+    /// `backup_exporter_total_shards` (the total as a value, for the shards alert).
+    pub fn with_shard(mut self, shard: crate::shard::Shard) -> Self {
+        let (index, total) = (shard.index.to_string(), shard.total.to_string());
+        self.registry.register(
+            "backup_exporter_shard",
+            "This replica's shard of the targets (serve --shard/--total-shards; 0 of 1 unsharded)",
+            Info::new(vec![("shard", index), ("total_shards", total)]),
+        );
+        let gauge = prometheus_client::metrics::gauge::Gauge::<i64>::default();
+        gauge.set(i64::from(shard.total));
+        self.registry.register(
+            "backup_exporter_total_shards",
+            "The number of shards this replica was told there are (the shards alert compares it)",
+            gauge,
+        );
+        self
+    }
+
     /// The body of a scrape in `format`, as pieces in order: text made now and cached
     /// segments. Cheap: no target family is rendered here.
     pub fn pieces(&self, format: Format) -> Result<Vec<Piece>, std::fmt::Error> {

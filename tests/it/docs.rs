@@ -40,6 +40,8 @@ fn every_target_key_is_documented_and_every_documented_key_exists() {
     }
     let others = [
         "listen",
+        "shard",
+        "refresh_endpoint",
         "max_concurrent_requests",
         "rpo",
         "rpo_tolerance",

@@ -10,6 +10,7 @@
 mod alertmanager;
 mod negotiation;
 mod planted;
+mod shards;
 pub(crate) mod stack;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -13,6 +13,7 @@ mod e2e;
 mod exporter;
 mod facts;
 mod hardening;
+mod refresh;
 mod report;
 mod report_evidence;
 mod report_golden;

@@ -1,0 +1,150 @@
+//! Three exporter shards against one simulator, scraped by a real Prometheus: every target
+//! is exported by exactly one replica, and when one replica stops the shipped
+//! `BackupExporterShardsMismatch` expression turns true.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use backup_exporter::clock::Clock;
+use backup_exporter::config::Settings;
+use backup_exporter::exporter::Exporter;
+use backup_exporter::shard::Shard;
+use backup_exporter::sim::{SimContext, SimServer};
+use serde_json::{Value, json};
+
+use super::stack::{Proc, free_port, http, program, wait_ready};
+use crate::dashboards::{alert_rules, load_rules};
+
+async fn query(c: &reqwest::Client, url: &str, expr: &str) -> Vec<Value> {
+    let r: Value = c
+        .get(format!("{url}/api/v1/query"))
+        .query(&[("query", expr)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "success", "{expr}: {r}");
+    r["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
+    let Some(prometheus) = program(&["prometheus"], "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(
+        "127.0.0.1:0",
+        SimContext::new(7, 3),
+        backup_exporter::vendors::simulators(),
+    )
+    .await
+    .unwrap();
+    let yaml = sim.demo_config(&dir.path().join("secrets"), None).unwrap();
+    let all = Settings::parse(&yaml, Path::new("demo.yml")).unwrap();
+    let names: Vec<String> = all.targets.iter().map(|t| t.name.clone()).collect();
+    assert!(names.len() >= 3, "{names:?}");
+    let mut replicas = Vec::new();
+    for i in 0..3 {
+        let mut s = all.clone();
+        s.shard = Some(Shard::new(i, 3).unwrap());
+        let ex = Exporter::start(&s, "127.0.0.1:0", Clock::system(), None)
+            .await
+            .unwrap();
+        assert!(ex.wait_ready(Duration::from_secs(90)).await);
+        replicas.push(ex);
+    }
+    let config = json!({
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{
+            "job_name": "backup-exporter",
+            "static_configs": [{"targets": replicas.iter().map(|r| r.addr.to_string()).collect::<Vec<_>>()}],
+        }],
+    });
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let port = free_port();
+    let mut proc = Proc::spawn(
+        "prometheus",
+        &prometheus,
+        &[
+            format!("--config.file={}", path.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+        dir.path(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let c = http();
+    wait_ready(
+        &c,
+        &format!("{url}/-/ready"),
+        &mut proc,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while query(&c, &url, r#"sum(up{job="backup-exporter"})"#)
+        .await
+        .first()
+        .and_then(|v| v["value"][1].as_str())
+        != Some("3")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "three replicas up\n{}",
+            proc.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Every target exactly once, from the replica its hash names.
+    let per_target = query(&c, &url, "count by (target) (backup_target_up)").await;
+    let mut seen: Vec<String> = per_target
+        .iter()
+        .map(|s| {
+            assert_eq!(s["value"][1], "1", "one replica per target: {s}");
+            s["metric"]["target"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    seen.sort();
+    let mut want = names.clone();
+    want.sort();
+    assert_eq!(seen, want);
+    for s in query(&c, &url, "backup_target_up").await {
+        let name = s["metric"]["target"].as_str().unwrap();
+        let inst = s["metric"]["instance"].as_str().unwrap();
+        let owner = replicas
+            .iter()
+            .position(|r| r.addr.to_string() == inst)
+            .unwrap();
+        assert_eq!(Shard::of(name, 3), owner as u32, "{name}");
+    }
+
+    let (_, _, expr) = alert_rules(&load_rules())
+        .into_iter()
+        .find(|(name, _, _)| name == "BackupExporterShardsMismatch")
+        .expect("the rule");
+    assert!(
+        query(&c, &url, &expr).await.is_empty(),
+        "quiet with three shards"
+    );
+
+    // Stop shard 1: on the next failed scrape its series go stale and the rule turns true.
+    replicas.remove(1).stop().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = query(&c, &url, &expr).await;
+        if let Some(s) = r.first() {
+            assert_eq!(s["metric"]["job"], "backup-exporter");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the mismatch never showed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for r in replicas {
+        r.stop().await;
+    }
+}
