@@ -92,40 +92,38 @@ impl World {
             .collect()
     }
 
-    fn all_backup_runs(&self, from: i64, now: i64) -> impl Iterator<Item = BackupRun> + '_ {
+    fn all_backup_runs(&self, from: i64, now: i64) -> impl Iterator<Item = BackupRun> + Send + '_ {
         (0..self.backup_plans.len()).flat_map(move |p| self.backup_runs(p, from, now))
     }
 
-    pub fn render_executions(&self, now: i64) -> Vec<Value> {
-        self.all_backup_runs(now - RETENTION, now)
-            .map(|r| {
-                let plan = &self.backup_plans[r.plan];
-                let id = self.execution_id(r.plan, r.n);
-                json!({
-                    "id": id,
-                    "local_id": uuid(self.seed, &id),
-                    "backup_plan": { "id": plan.id, "name": plan.name },
-                    "status": r.status,
-                    "state": match r.status {
-                        "SUCCESS" => Value::from("SUCCEED"),
-                        "FAILED" => "FAILED".into(),
-                        "PARTIAL_SUCCESS" => "PARTLY_FAILED".into(),
-                        "RUNNING" => "RUNNING".into(),
-                        "WAITING_EXECUTE" => "STARTING".into(),
-                        _ => Value::Null,
-                    },
-                    "type": if r.full { "FULL" } else { "INCREMENTAL" },
-                    "method": "AUTO",
-                    "executed_at": opt_fmt(r.executed_at),
-                    "duration": r.duration,
-                    "success_job_count": r.targets.iter().filter(|t| t.status == "SUCCESS").count(),
-                    "total_job_count": r.targets.len(),
-                    "local_created_at": fmt(r.slot),
-                    "deletable_flag_marked": false,
-                    "entityAsyncStatus": null,
-                })
+    pub fn executions(&self, now: i64) -> impl Iterator<Item = Value> + Send + '_ {
+        self.all_backup_runs(now - RETENTION, now).map(|r| {
+            let plan = &self.backup_plans[r.plan];
+            let id = self.execution_id(r.plan, r.n);
+            json!({
+                "id": id,
+                "local_id": uuid(self.seed, &id),
+                "backup_plan": { "id": plan.id, "name": plan.name },
+                "status": r.status,
+                "state": match r.status {
+                    "SUCCESS" => Value::from("SUCCEED"),
+                    "FAILED" => "FAILED".into(),
+                    "PARTIAL_SUCCESS" => "PARTLY_FAILED".into(),
+                    "RUNNING" => "RUNNING".into(),
+                    "WAITING_EXECUTE" => "STARTING".into(),
+                    _ => Value::Null,
+                },
+                "type": if r.full { "FULL" } else { "INCREMENTAL" },
+                "method": "AUTO",
+                "executed_at": opt_fmt(r.executed_at),
+                "duration": r.duration,
+                "success_job_count": r.targets.iter().filter(|t| t.status == "SUCCESS").count(),
+                "total_job_count": r.targets.len(),
+                "local_created_at": fmt(r.slot),
+                "deletable_flag_marked": false,
+                "entityAsyncStatus": null,
             })
-            .collect()
+        })
     }
 
     fn target_json(&self, r: &BackupRun, t: &TargetRun) -> Value {
@@ -155,7 +153,7 @@ impl World {
         })
     }
 
-    pub fn render_target_executions(&self, now: i64) -> Vec<Value> {
+    pub fn target_executions(&self, now: i64) -> impl Iterator<Item = Value> + Send + '_ {
         self.all_backup_runs(now - TARGET_RETENTION, now)
             .flat_map(|r| {
                 r.targets
@@ -163,7 +161,6 @@ impl World {
                     .map(|t| self.target_json(&r, t))
                     .collect::<Vec<_>>()
             })
-            .collect()
     }
 
     pub fn render_restore_points(&self, now: i64) -> Vec<Value> {

@@ -25,9 +25,8 @@ mod query;
 mod render;
 mod tasks;
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -58,14 +57,10 @@ pub const DEMO_API_KEY: &str = "ct-apikey-4f1c9a7e2b8d4e6f9a0b1c2d3e4f5a6b";
 /// The tower's configured session lifetime (`auth.session_max_age`).
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
-/// Rendered resources: (resource, tower) → (second rendered at, items).
-type Cache = HashMap<(&'static str, Tower), (i64, Arc<Vec<Value>>)>;
-
 pub struct SimState {
     pub world: World,
     clock: Clock,
     tokens: TokenStore,
-    cache: Mutex<Cache>,
 }
 
 impl SimState {
@@ -77,26 +72,7 @@ impl SimState {
             world: World::new(ctx.seed, ctx.objects, anchor),
             clock: ctx.clock.clone(),
             tokens,
-            cache: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// A resource as of now, rendered once per second of simulated time.
-    fn items(&self, resource: &'static str, tower: Tower) -> Arc<Vec<Value>> {
-        let now = self.clock.now().as_second();
-        let key = (resource, tower);
-        if let Some((at, items)) = self.lock().get(&key)
-            && *at == now
-        {
-            return items.clone();
-        }
-        let items = Arc::new(self.world.render(resource, now, tower));
-        self.lock().insert(key, (now, items.clone()));
-        items
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -269,11 +245,14 @@ fn answer(node: &Node, op: &str, headers: &HeaderMap, body: &Bytes) -> Result<Va
     };
     authorize(&node.state, headers)?;
     let body = parse_body(body)?;
-    let items = node.state.items(resource, node.tower);
+    // Rendered per request as a stream of items: only the matches are held, so the memory
+    // of a request follows its `where`, not the size of the world (issue 12).
+    let now = node.state.clock.now().as_second();
+    let items = node.state.world.render(resource, now, node.tower);
     let result = if connection {
-        query::count(&items, &body).map(|n| json!({ "aggregate": { "count": n } }))
+        query::count(items, &body).map(|n| json!({ "aggregate": { "count": n } }))
     } else {
-        query::select(&items, &body).map(Value::Array)
+        query::select(items, &body).map(Value::Array)
     };
     result.map_err(|m| (StatusCode::BAD_REQUEST, m))
 }

@@ -48,11 +48,16 @@ fn body_object(body: &Value) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn filtered<'a>(items: &'a [Value], body: &Map<String, Value>) -> Result<Vec<&'a Value>, String> {
+/// The items matching `where`, in their order. Items are taken one at a time so that only
+/// the matches are held: a resource at scale is never materialised whole.
+fn filtered(
+    items: impl IntoIterator<Item = Value>,
+    body: &Map<String, Value>,
+) -> Result<Vec<Value>, String> {
     let w = body.get("where").unwrap_or(&Value::Null);
     let mut out = Vec::new();
     for item in items {
-        if matches(item, w)? {
+        if matches(&item, w)? {
             out.push(item);
         }
     }
@@ -60,16 +65,23 @@ fn filtered<'a>(items: &'a [Value], body: &Map<String, Value>) -> Result<Vec<&'a
 }
 
 /// `get-*-connection`: how many items match `where` (paging keys are ignored).
-pub fn count(items: &[Value], body: &Value) -> Result<usize, String> {
+pub fn count(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<usize, String> {
     let body = body_object(body)?;
-    Ok(filtered(items, &body)?.len())
+    let w = body.get("where").unwrap_or(&Value::Null);
+    let mut n = 0;
+    for item in items {
+        if matches(&item, w)? {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// `get-*`: the matching items, ordered and paged.
-pub fn select(items: &[Value], body: &Value) -> Result<Vec<Value>, String> {
+pub fn select(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Vec<Value>, String> {
     let body = body_object(body)?;
     let mut hits = filtered(items, &body)?;
-    let id_order = |a: &&Value, b: &&Value| compare(&a["id"], &b["id"]).unwrap_or(Ordering::Equal);
+    let id_order = |a: &Value, b: &Value| compare(&a["id"], &b["id"]).unwrap_or(Ordering::Equal);
     match body.get("orderBy") {
         None | Some(Value::Null) => hits.sort_by(id_order),
         Some(Value::String(o)) => {
@@ -140,7 +152,8 @@ pub fn select(items: &[Value], body: &Value) -> Result<Vec<Value>, String> {
             lo = lo.max(hi.saturating_sub(n));
         }
     }
-    Ok(hits[lo..hi].iter().map(|v| (*v).clone()).collect())
+    hits.truncate(hi);
+    Ok(hits.split_off(lo))
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
@@ -328,7 +341,7 @@ mod tests {
     #[test]
     fn filters_operators_and_relations() {
         let all = items();
-        let q = |w: Value| ids(&select(&all, &json!({ "where": w })).unwrap()).len();
+        let q = |w: Value| ids(&select(all.clone(), &json!({ "where": w })).unwrap()).len();
         assert_eq!(q(json!({"size_gte": 50})), 5);
         assert_eq!(q(json!({"size_in": [0, 10, 99]})), 2);
         assert_eq!(q(json!({"name_not": "vm-0"})), 6);
@@ -350,22 +363,22 @@ mod tests {
     fn unknown_fields_and_keys_are_refused() {
         let all = items();
         assert!(
-            select(&all, &json!({"where": {"colour": "red"}}))
+            select(all.clone(), &json!({"where": {"colour": "red"}}))
                 .unwrap_err()
                 .contains("colour")
         );
         assert!(
-            select(&all, &json!({"limit": 3}))
+            select(all.clone(), &json!({"limit": 3}))
                 .unwrap_err()
                 .contains("limit")
         );
-        assert!(select(&all, &json!({"orderBy": "colour_ASC"})).is_err());
+        assert!(select(all.clone(), &json!({"orderBy": "colour_ASC"})).is_err());
     }
 
     #[test]
     fn paging_with_first_after_skip_and_last() {
         let all = items();
-        let page = |b: Value| ids(&select(&all, &b).unwrap()).join(",");
+        let page = |b: Value| ids(&select(all.clone(), &b).unwrap()).join(",");
         assert_eq!(page(json!({"first": 3})), "c00,c01,c02");
         assert_eq!(page(json!({"first": 3, "after": "c02"})), "c03,c04,c05");
         assert_eq!(page(json!({"first": 2, "skip": 5})), "c05,c06");
@@ -385,7 +398,7 @@ mod tests {
             "c02,c05,c08,c01"
         );
         assert_eq!(
-            count(&all, &json!({"where": {"size_lt": 30}, "first": 1})).unwrap(),
+            count(all.clone(), &json!({"where": {"size_lt": 30}, "first": 1})).unwrap(),
             3
         );
     }

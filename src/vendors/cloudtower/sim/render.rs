@@ -64,15 +64,31 @@ pub fn opt_fmt(secs: Option<i64>) -> Value {
 }
 
 impl World {
-    pub fn render(&self, resource: &str, now: i64, tower: Tower) -> Vec<Value> {
+    /// A resource as of `now`, one item at a time: the histories (executions, target
+    /// executions, snapshot tasks) are derived from the seed, the object and the slot as the
+    /// items are taken, so a request holds only what its `where` keeps.
+    pub fn render(
+        &self,
+        resource: &str,
+        now: i64,
+        tower: Tower,
+    ) -> Box<dyn Iterator<Item = Value> + Send + '_> {
+        match resource {
+            "backup-plan-executions" => return Box::new(self.executions(now)),
+            "backup-target-executions" => return Box::new(self.target_executions(now)),
+            "snapshot-plan-tasks" => return Box::new(self.snapshot_tasks(now)),
+            "tasks" => return Box::new(self.tasks(now)),
+            "vm-snapshots" => return Box::new(self.snapshots(now)),
+            _ => {}
+        }
+        Box::new(self.render_all(resource, now, tower).into_iter())
+    }
+
+    fn render_all(&self, resource: &str, now: i64, tower: Tower) -> Vec<Value> {
         match resource {
             "vms" => self.render_vms(now, tower),
-            "vm-snapshots" => self.render_snapshots(now),
             "snapshot-plans" => self.render_snapshot_plans(now),
-            "snapshot-plan-tasks" => self.render_snapshot_tasks(now),
             "backup-plans" => self.render_backup_plans(now),
-            "backup-plan-executions" => self.render_executions(now),
-            "backup-target-executions" => self.render_target_executions(now),
             "backup-restore-points" => self.render_restore_points(now),
             "backup-store-repositories" => self.render_stores(now),
             "alerts" => self.render_alerts(now),
@@ -80,7 +96,6 @@ impl World {
             "global-alert-rules" => self.render_global_rules(),
             "user-audit-logs" => self.render_audit(now),
             "clusters" => self.render_clusters(now),
-            "tasks" => self.render_tasks(now),
             _ => Vec::new(),
         }
     }
@@ -208,45 +223,42 @@ impl World {
             .collect()
     }
 
-    fn render_snapshots(&self, now: i64) -> Vec<Value> {
-        self.vm_snapshots(now)
-            .into_iter()
-            .map(|s| {
-                let name = self.snapshot_name(&s);
-                let (vm, at, id) = (s.vm, s.at, s.id);
-                let v = &self.vms[vm];
-                let group = match s.plan_run {
-                    Some((p, n)) => {
-                        json!({ "id": cuid(self.seed, &format!("sg:{p}:{n}")), "name": name })
-                    }
-                    None => Value::Null,
-                };
-                json!({
-                    "id": id,
-                    "local_id": uuid(self.seed, &id),
-                    "name": name,
-                    "description": "",
-                    "vm": self.vm_ref(vm),
-                    "cluster": self.cluster_ref(v.cluster),
-                    "local_created_at": fmt(at),
-                    "size": v.used,
-                    "consistent_type": "CRASH_CONSISTENT",
-                    "snapshot_group": group,
-                    "vcpu": 4,
-                    "memory": 8u64 << 30,
-                    "cpu": { "cores": 2, "sockets": 2 },
-                    "cpu_model": "host_passthrough",
-                    "clock_offset": "UTC",
-                    "firmware": "BIOS",
-                    "ha": true,
-                    "win_opt": false,
-                    "vm_disks": [],
-                    "vm_nics": [],
-                    "labels": [],
-                    "entityAsyncStatus": null,
-                })
+    fn snapshots(&self, now: i64) -> impl Iterator<Item = Value> + Send + '_ {
+        self.vm_snapshots(now).into_iter().map(move |s| {
+            let name = self.snapshot_name(&s);
+            let (vm, at, id) = (s.vm, s.at, s.id);
+            let v = &self.vms[vm];
+            let group = match s.plan_run {
+                Some((p, n)) => {
+                    json!({ "id": cuid(self.seed, &format!("sg:{p}:{n}")), "name": name })
+                }
+                None => Value::Null,
+            };
+            json!({
+                "id": id,
+                "local_id": uuid(self.seed, &id),
+                "name": name,
+                "description": "",
+                "vm": self.vm_ref(vm),
+                "cluster": self.cluster_ref(v.cluster),
+                "local_created_at": fmt(at),
+                "size": v.used,
+                "consistent_type": "CRASH_CONSISTENT",
+                "snapshot_group": group,
+                "vcpu": 4,
+                "memory": 8u64 << 30,
+                "cpu": { "cores": 2, "sockets": 2 },
+                "cpu_model": "host_passthrough",
+                "clock_offset": "UTC",
+                "firmware": "BIOS",
+                "ha": true,
+                "win_opt": false,
+                "vm_disks": [],
+                "vm_nics": [],
+                "labels": [],
+                "entityAsyncStatus": null,
             })
-            .collect()
+        })
     }
 
     fn render_snapshot_plans(&self, now: i64) -> Vec<Value> {
@@ -305,12 +317,11 @@ impl World {
             .collect()
     }
 
-    fn render_snapshot_tasks(&self, now: i64) -> Vec<Value> {
-        let mut out = Vec::new();
-        for (p, plan) in self.snapshot_plans.iter().enumerate() {
-            for r in self.snapshot_runs(p, now - RETENTION, now) {
+    fn snapshot_tasks(&self, now: i64) -> impl Iterator<Item = Value> + Send + '_ {
+        self.snapshot_plans.iter().enumerate().flat_map(move |(p, plan)| {
+            self.snapshot_runs(p, now - RETENTION, now).into_iter().map(move |r| {
                 let id = self.snapshot_task_id(p, r.n);
-                out.push(json!({
+                json!({
                     "id": id,
                     "local_id": uuid(self.seed, &id),
                     "snapshotPlan": { "id": plan.id, "name": plan.name },
@@ -324,10 +335,9 @@ impl World {
                     "end_time": opt_fmt(r.finished().then_some(r.end)),
                     "internal": false,
                     "entityAsyncStatus": null,
-                }));
-            }
-        }
-        out
+                })
+            })
+        })
     }
 
     fn render_clusters(&self, now: i64) -> Vec<Value> {

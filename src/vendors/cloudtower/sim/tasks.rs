@@ -62,8 +62,17 @@ impl World {
         })
     }
 
-    pub fn render_tasks(&self, now: i64) -> Vec<Value> {
+    /// Every task as of `now`: manual snapshots and the stuck one, then the per-VM backup
+    /// tasks (derived as they are taken), then the noise.
+    pub fn tasks(&self, now: i64) -> impl Iterator<Item = Value> + Send + '_ {
         let from = now - RETENTION;
+        self.manual_tasks(now, from)
+            .into_iter()
+            .chain(self.backup_tasks(now, from))
+            .chain(self.noise_tasks(now, from))
+    }
+
+    fn manual_tasks(&self, now: i64, from: i64) -> Vec<Value> {
         let mut out = Vec::new();
         for vm in 0..self.vms.len() {
             let v = &self.vms[vm];
@@ -107,33 +116,48 @@ impl World {
                 None,
             ));
         }
-        for p in 0..self.backup_plans.len() {
+        out
+    }
+
+    fn backup_tasks(&self, now: i64, from: i64) -> impl Iterator<Item = Value> + Send + '_ {
+        (0..self.backup_plans.len()).flat_map(move |p| {
             let plan = &self.backup_plans[p];
-            for r in self.backup_runs(p, from, now) {
-                for t in &r.targets {
-                    let v = &self.vms[t.vm];
-                    let status = backup_task_status(t.status);
-                    let error = match t.status {
-                        "FAILED" => Some(("BACKUP_FAILED", "Reading the VM volumes failed.")),
-                        "ABORTED" => Some(("BACKUP_ABORTED", "The backup was aborted.")),
-                        _ => None,
-                    };
-                    out.push(self.task(
-                        self.backup_task_id(p, r.n, t.vm),
-                        format!("Back up VM {} with plan {}", v.name, plan.name),
-                        status,
-                        r.slot,
-                        (now >= t.start).then_some(t.start),
-                        t.finished().then_some(t.end),
-                        v.cluster,
-                        ("Vm", &v.id),
-                        json!({ "vm_id": v.id, "backup_plan_id": plan.id }),
-                        Some("BACKUP"),
-                        error,
-                    ));
-                }
-            }
-        }
+            self.backup_runs(p, from, now)
+                .into_iter()
+                .flat_map(move |r| {
+                    r.targets
+                        .iter()
+                        .map(|t| {
+                            let v = &self.vms[t.vm];
+                            let status = backup_task_status(t.status);
+                            let error = match t.status {
+                                "FAILED" => {
+                                    Some(("BACKUP_FAILED", "Reading the VM volumes failed."))
+                                }
+                                "ABORTED" => Some(("BACKUP_ABORTED", "The backup was aborted.")),
+                                _ => None,
+                            };
+                            self.task(
+                                self.backup_task_id(p, r.n, t.vm),
+                                format!("Back up VM {} with plan {}", v.name, plan.name),
+                                status,
+                                r.slot,
+                                (now >= t.start).then_some(t.start),
+                                t.finished().then_some(t.end),
+                                v.cluster,
+                                ("Vm", &v.id),
+                                json!({ "vm_id": v.id, "backup_plan_id": plan.id }),
+                                Some("BACKUP"),
+                                error,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+        })
+    }
+
+    fn noise_tasks(&self, now: i64, from: i64) -> Vec<Value> {
+        let mut out = Vec::new();
         for (n, slot) in slots(NOISE_EVERY, 17 * MINUTE, from, now) {
             let vm = (unit(self.seed, "noise", n as u64) * self.vms.len() as f64) as usize
                 % self.vms.len();
