@@ -341,4 +341,42 @@ mod tests {
             Some(Duration::from_secs(30 * 86400))
         );
     }
+
+    #[test]
+    fn restore_test_interval_reads_from_yaml_and_zero_is_refused() {
+        let f: ComplianceFile = serde_saphyr::from_str(
+            "restore_test_interval: 90d\nrules:\n  - match: {tenant: Finance}\n    restore_test_interval: 7d\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        let c = f.validate(&mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            c.restore_test_interval,
+            Some(Duration::from_secs(90 * 86400))
+        );
+        assert_eq!(
+            c.rules[0].restore_test_interval,
+            Some(Duration::from_secs(7 * 86400)),
+            "a rule may set only the restore-test interval"
+        );
+        let f: ComplianceFile = serde_saphyr::from_str(
+            "restore_test_interval: 0s\nrules:\n  - match: {tenant: x}\n    restore_test_interval: 0s\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        f.validate(&mut problems);
+        assert_eq!(
+            problems,
+            [
+                "compliance.rules[0].restore_test_interval: must be more than 0",
+                "compliance.restore_test_interval: must be more than 0"
+            ]
+        );
+        assert_eq!(
+            Compliance::default().restore_test_interval,
+            None,
+            "off by default"
+        );
+    }
 }

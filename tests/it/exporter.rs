@@ -457,7 +457,11 @@ async fn metric_values_health_and_staleness() {
     // History present at the first refresh is not counted; its series start at 0 so that
     // `increase()` sees the first new job or event.
     assert_eq!(
-        value(&m, "backup_jobs_total", &[("result", "failed")]),
+        value(
+            &m,
+            "backup_jobs_total",
+            &[("kind", "backup"), ("result", "failed")]
+        ),
         Some(0.0)
     );
     assert_eq!(
@@ -471,6 +475,8 @@ async fn metric_values_health_and_staleness() {
         job("j4", "2", JobResult::Success, T0 - 5, 40),
         job("j5", "1", JobResult::Success, T0 - 1, 60),
         job("j6", "2", JobResult::Running, T0, 0),
+        restore("r1", "1", JobResult::Success, T0 - 5000),
+        restore("r2", "1", JobResult::Failed, T0 - 4000),
     ];
     adapter.audit.lock().unwrap().push(deletion("a2", T0 - 30));
     let calls = *adapter.calls.lock().unwrap();
@@ -483,7 +489,7 @@ async fn metric_values_health_and_staleness() {
         value(
             &m,
             "backup_jobs_total",
-            &[("tenant", "HR"), ("result", "success")]
+            &[("tenant", "HR"), ("kind", "backup"), ("result", "success")]
         ),
         Some(1.0)
     );
@@ -491,7 +497,11 @@ async fn metric_values_health_and_staleness() {
         value(
             &m,
             "backup_jobs_total",
-            &[("tenant", "Finance"), ("result", "success")]
+            &[
+                ("tenant", "Finance"),
+                ("kind", "backup"),
+                ("result", "success")
+            ]
         ),
         Some(1.0)
     );
