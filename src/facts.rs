@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::model::{Job, JobResult};
+use crate::model::{Job, JobKind, JobResult};
 
 /// What the per-object gauges show about an object's protection runs.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22,12 +22,19 @@ pub struct ObjectFacts {
     pub last_duration: Option<Duration>,
     pub last_transferred: Option<u64>,
     pub consecutive_failures: u64,
+    /// End of the newest finished restore (issue 15: restore-test evidence).
+    pub last_restore: Option<Timestamp>,
+    pub last_restore_result: Option<JobResult>,
+    /// End of the newest successful restore (warnings count unless strict).
+    pub last_restore_success: Option<Timestamp>,
 }
 
-/// Whether a job is one of the runs the facts are made of: a finished protection run with a
-/// time.
+/// Whether a job is one of the runs the facts are made of: a finished protection run or
+/// restore with a time.
 fn counts(j: &Job) -> bool {
-    j.kind.is_protection() && j.result.is_finished() && j.time().is_some()
+    (j.kind.is_protection() || j.kind == JobKind::Restore)
+        && j.result.is_finished()
+        && j.time().is_some()
 }
 
 /// Oldest first; ties broken by id so that the result does not depend on the order the
@@ -67,11 +74,19 @@ pub fn facts_until<'a>(
     facts_of(&js, strict_warnings)
 }
 
-/// `jobs`: one object's finished protection runs, oldest first.
+/// `jobs`: one object's finished protection runs and restores, oldest first.
 fn facts_of(jobs: &[&Job], strict_warnings: bool) -> ObjectFacts {
     let mut f = ObjectFacts::default();
     for j in jobs {
         let t = j.time();
+        if j.kind == JobKind::Restore {
+            f.last_restore = t;
+            f.last_restore_result = Some(j.result);
+            if j.result.is_success(strict_warnings) {
+                f.last_restore_success = t;
+            }
+            continue;
+        }
         if j.result.is_success(strict_warnings) {
             f.last_success = t;
             f.consecutive_failures = 0;
@@ -89,7 +104,6 @@ fn facts_of(jobs: &[&Job], strict_warnings: bool) -> ObjectFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::JobKind;
 
     fn job(id: &str, obj: &str, kind: JobKind, result: JobResult, end: i64) -> Job {
         Job {
@@ -155,6 +169,33 @@ mod tests {
         let all = &facts_by_object(&jobs, false)["a"];
         let later = facts_until(&jobs, Timestamp::from_second(9000).unwrap(), false);
         assert_eq!(all, &later, "the whole history and a later cut agree");
+    }
+
+    #[test]
+    fn restores_have_their_own_facts_and_leave_protection_alone() {
+        use JobResult::*;
+        let jobs = vec![
+            job("1", "a", JobKind::Backup, Success, 1000),
+            job("2", "a", JobKind::Restore, Success, 2000),
+            job("3", "a", JobKind::Restore, Failed, 3000),
+            job("4", "a", JobKind::Restore, Running, 4000),
+            job("5", "a", JobKind::Backup, Failed, 5000),
+        ];
+        let f = &facts_by_object(&jobs, false)["a"];
+        assert_eq!(f.last_restore, Timestamp::from_second(3000).ok());
+        assert_eq!(f.last_restore_result, Some(Failed));
+        assert_eq!(f.last_restore_success, Timestamp::from_second(2000).ok());
+        assert_eq!(f.last_success, Timestamp::from_second(1000).ok());
+        assert_eq!(f.last_result, Some(Failed));
+        assert_eq!(
+            f.consecutive_failures, 1,
+            "a failed restore is not a failed backup"
+        );
+        let cut = facts_until(&jobs, Timestamp::from_second(2500).unwrap(), false);
+        assert_eq!(cut.last_restore_result, Some(Success));
+        let only_restores = &facts_by_object(&jobs[1..3], false)["a"];
+        assert_eq!(only_restores.last_attempt, None);
+        assert_eq!(only_restores.last_result, None);
     }
 
     #[test]

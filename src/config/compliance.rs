@@ -18,6 +18,9 @@ pub struct Compliance {
     pub rpo_tolerance: Duration,
     pub new_object_grace: Duration,
     pub strict_warnings: bool,
+    /// How old the newest successful restore may be (issue 15: restore-test evidence);
+    /// `None`: restore tests are not checked unless a rule sets an interval.
+    pub restore_test_interval: Option<Duration>,
     pub rules: Vec<Rule>,
 }
 
@@ -28,6 +31,7 @@ impl Default for Compliance {
             rpo_tolerance: Duration::ZERO,
             new_object_grace: Duration::from_secs(30 * 24 * 3600),
             strict_warnings: false,
+            restore_test_interval: None,
             rules: Vec::new(),
         }
     }
@@ -37,6 +41,7 @@ impl Default for Compliance {
 pub struct Rule {
     pub matcher: RuleMatch,
     pub rpo: Option<Duration>,
+    pub restore_test_interval: Option<Duration>,
     pub exclude: Option<String>,
 }
 
@@ -85,6 +90,17 @@ impl Compliance {
             .unwrap_or(self.rpo)
     }
 
+    /// The restore-test interval that applies: the first matching rule that sets one, else
+    /// `compliance.restore_test_interval`; `None`: restore tests are not checked.
+    pub fn restore_interval_for(&self, s: &Subject<'_>) -> Option<Duration> {
+        self.rules
+            .iter()
+            .filter(|r| r.restore_test_interval.is_some())
+            .find(|r| r.matcher.matches(s))
+            .and_then(|r| r.restore_test_interval)
+            .or(self.restore_test_interval)
+    }
+
     /// The reason an object is excluded, if a rule excludes it.
     pub fn exclusion_for(&self, s: &Subject<'_>) -> Option<&str> {
         self.rules
@@ -107,6 +123,8 @@ pub(super) struct ComplianceFile {
     pub new_object_grace: Option<Duration>,
     #[serde(default)]
     pub strict_warnings: bool,
+    #[serde(default, with = "humantime_serde")]
+    pub restore_test_interval: Option<Duration>,
     #[serde(default)]
     pub rules: Vec<RuleFile>,
 }
@@ -118,6 +136,8 @@ pub(super) struct RuleFile {
     pub matcher: RuleMatchFile,
     #[serde(default, with = "humantime_serde")]
     pub rpo: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub restore_test_interval: Option<Duration>,
     pub exclude: Option<String>,
 }
 
@@ -160,17 +180,23 @@ impl ComplianceFile {
                     object_type: pat("object_type", r.matcher.object_type),
                     policy: pat("policy", r.matcher.policy),
                 };
-                if r.rpo.is_none() && r.exclude.is_none() {
+                if r.rpo.is_none() && r.exclude.is_none() && r.restore_test_interval.is_none() {
                     problems.push(format!(
-                        "compliance.rules[{i}]: a rule needs `rpo` or `exclude`"
+                        "compliance.rules[{i}]: a rule needs `rpo`, `restore_test_interval` or `exclude`"
                     ));
                 }
                 if r.rpo == Some(Duration::ZERO) {
                     problems.push(format!("compliance.rules[{i}].rpo: must be more than 0"));
                 }
+                if r.restore_test_interval == Some(Duration::ZERO) {
+                    problems.push(format!(
+                        "compliance.rules[{i}].restore_test_interval: must be more than 0"
+                    ));
+                }
                 Rule {
                     matcher,
                     rpo: r.rpo,
+                    restore_test_interval: r.restore_test_interval,
                     exclude: r.exclude,
                 }
             })
@@ -179,8 +205,12 @@ impl ComplianceFile {
         if rpo.is_zero() {
             problems.push("compliance.rpo: must be more than 0".to_owned());
         }
+        if self.restore_test_interval == Some(Duration::ZERO) {
+            problems.push("compliance.restore_test_interval: must be more than 0".to_owned());
+        }
         Compliance {
             rpo,
+            restore_test_interval: self.restore_test_interval,
             rpo_tolerance: self.rpo_tolerance.unwrap_or(defaults.rpo_tolerance),
             new_object_grace: self.new_object_grace.unwrap_or(defaults.new_object_grace),
             strict_warnings: self.strict_warnings,
@@ -207,6 +237,7 @@ mod tests {
         Rule {
             matcher: m,
             rpo: rpo.map(Duration::from_secs),
+            restore_test_interval: None,
             exclude: exclude.map(str::to_owned),
         }
     }
@@ -268,5 +299,84 @@ mod tests {
             object: &without,
         };
         assert_eq!(plain.rpo_for(&s), Duration::from_secs(86400));
+    }
+
+    #[test]
+    fn restore_interval_first_matching_rule_then_default_then_off() {
+        let mut finance = rule(
+            RuleMatch {
+                tenant: Some(Pattern::new("Finance*").unwrap()),
+                ..Default::default()
+            },
+            Some(3600),
+            None,
+        );
+        finance.restore_test_interval = Some(Duration::from_secs(7 * 86400));
+        let mut anyone = rule(RuleMatch::default(), None, None);
+        anyone.restore_test_interval = Some(Duration::from_secs(99));
+        let mut c = Compliance {
+            rules: vec![rule(RuleMatch::default(), Some(5), None), finance, anyone],
+            ..Default::default()
+        };
+        let f = obj("Finance AB", "db", None);
+        let h = obj("HR", "web", None);
+        let s = |o| Subject {
+            vendor: Vendor::Clumio,
+            target: "t",
+            object: o,
+        };
+        assert_eq!(
+            c.restore_interval_for(&s(&f)),
+            Some(Duration::from_secs(7 * 86400))
+        );
+        assert_eq!(
+            c.restore_interval_for(&s(&h)),
+            Some(Duration::from_secs(99))
+        );
+        c.rules.pop();
+        assert_eq!(c.restore_interval_for(&s(&h)), None, "default off");
+        c.restore_test_interval = Some(Duration::from_secs(30 * 86400));
+        assert_eq!(
+            c.restore_interval_for(&s(&h)),
+            Some(Duration::from_secs(30 * 86400))
+        );
+    }
+
+    #[test]
+    fn restore_test_interval_reads_from_yaml_and_zero_is_refused() {
+        let f: ComplianceFile = serde_saphyr::from_str(
+            "restore_test_interval: 90d\nrules:\n  - match: {tenant: Finance}\n    restore_test_interval: 7d\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        let c = f.validate(&mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            c.restore_test_interval,
+            Some(Duration::from_secs(90 * 86400))
+        );
+        assert_eq!(
+            c.rules[0].restore_test_interval,
+            Some(Duration::from_secs(7 * 86400)),
+            "a rule may set only the restore-test interval"
+        );
+        let f: ComplianceFile = serde_saphyr::from_str(
+            "restore_test_interval: 0s\nrules:\n  - match: {tenant: x}\n    restore_test_interval: 0s\n",
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        f.validate(&mut problems);
+        assert_eq!(
+            problems,
+            [
+                "compliance.rules[0].restore_test_interval: must be more than 0",
+                "compliance.restore_test_interval: must be more than 0"
+            ]
+        );
+        assert_eq!(
+            Compliance::default().restore_test_interval,
+            None,
+            "off by default"
+        );
     }
 }

@@ -107,7 +107,7 @@ impl Rendered {
 
 /// Every family name the fleet renders, in order (for `--exclude-metric` validation and
 /// docs).
-pub const FAMILIES: [&str; 30] = [
+pub const FAMILIES: [&str; 34] = [
     "backup_target_up",
     "backup_collector_up",
     "backup_collector_duration_seconds",
@@ -128,6 +128,10 @@ pub const FAMILIES: [&str; 30] = [
     "backup_object_stored_bytes",
     "backup_object_restore_points",
     "backup_object_latest_restore_point_timestamp_seconds",
+    "backup_object_last_restore_timestamp_seconds",
+    "backup_object_last_restore_result",
+    "backup_object_last_restore_success_timestamp_seconds",
+    "backup_object_restore_test_interval_seconds",
     "backup_jobs_window",
     "backup_jobs_running",
     "backup_jobs",
@@ -589,6 +593,63 @@ fn objects(r: &mut Renderer, v: &TargetView) -> Result<(), CompressError> {
             for o in &v.objects {
                 if let Some(t) = o.object.latest_restore_point {
                     l.gauge(&id(o), ts(t));
+                }
+            }
+        },
+    )?;
+    r.gauges(
+        "backup_object_last_restore_timestamp_seconds",
+        cached!("End of the newest finished restore, where the vendor lists restores."),
+        facts,
+        |l| {
+            for (o, f) in with_facts() {
+                if let Some(t) = f.last_restore {
+                    l.gauge(&id(o), ts(t));
+                }
+            }
+        },
+    )?;
+    r.gauges(
+        "backup_object_last_restore_result",
+        cached!("1 for the result of the newest finished restore, 0 for the others."),
+        facts,
+        |l| {
+            for (o, f) in with_facts() {
+                let Some(last) = f.last_restore_result else {
+                    continue;
+                };
+                let [a, b, c, d, e] = id(o);
+                for res in FINISHED {
+                    let labels = [a, b, c, d, e, ("result", res.as_str())];
+                    l.gauge(&labels, if res == last { 1.0 } else { 0.0 });
+                }
+            }
+        },
+    )?;
+    r.gauges(
+        "backup_object_last_restore_success_timestamp_seconds",
+        cached!(
+            "End of the newest successful restore; 0 if none is known and a restore-test interval applies."
+        ),
+        facts,
+        |l| {
+            for (o, f) in with_facts() {
+                match (f.last_restore_success, o.restore_interval) {
+                    (Some(t), _) => l.gauge(&id(o), ts(t)),
+                    (None, Some(_)) => l.gauge(&id(o), 0.0),
+                    (None, None) => {}
+                }
+            }
+        },
+    )?;
+    r.gauges(
+        "backup_object_restore_test_interval_seconds",
+        cached!("How old the newest successful restore may be; only where an interval applies."),
+        inv,
+        |l| {
+            for o in &v.objects {
+                if let Some(i) = o.restore_interval {
+                    l.gauge(&id(o), i.as_secs_f64());
                 }
             }
         },

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::adapter::Period;
 use crate::config::{Compliance, Subject};
-use crate::model::{Job, JobResult, Object, Vendor};
+use crate::model::{Job, JobKind, JobResult, Object, Vendor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -99,6 +99,18 @@ pub struct Attempt {
     pub result: Option<JobResult>,
 }
 
+/// What a source knows of one object's restores (issue 15: restore-test evidence), as of the
+/// period end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreEvidence {
+    /// The newest finished restore.
+    pub last: Option<Attempt>,
+    /// The newest successful restore (warnings count unless strict).
+    pub last_success: Option<Timestamp>,
+    /// Finished restores that ended in the period.
+    pub in_period: u64,
+}
+
 /// What a source knows of one object's protection history.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Evidence {
@@ -112,6 +124,8 @@ pub struct Evidence {
     /// Failed or missed attempts after the newest success, as of the period end (contract
     /// §3: a cancelled run neither counts nor resets); `None` when jobs are not known.
     pub consecutive_failures: Option<u64>,
+    /// `None` when the source does not know restores (Prometheus).
+    pub restores: Option<RestoreEvidence>,
 }
 
 impl Evidence {
@@ -122,8 +136,16 @@ impl Evidence {
         period: Period,
         strict_warnings: bool,
     ) -> Evidence {
-        let jobs: Vec<&Job> = jobs
-            .into_iter()
+        let all: Vec<&Job> = jobs.into_iter().collect();
+        let in_period = |t: Timestamp| period.from <= t && t < period.to;
+        let restores_in_period = all
+            .iter()
+            .filter(|j| j.kind == JobKind::Restore && j.result.is_finished())
+            .filter(|j| j.time().is_some_and(in_period))
+            .count() as u64;
+        let jobs: Vec<&Job> = all
+            .iter()
+            .copied()
             .filter(|j| j.kind.is_protection())
             .collect();
         let mut successes = Vec::new();
@@ -150,7 +172,7 @@ impl Evidence {
         }
         // The newest attempt and the failures after the newest success are the same facts
         // `/metrics` shows, cut at the period end.
-        let facts = crate::facts::facts_until(jobs, period.to, strict_warnings);
+        let facts = crate::facts::facts_until(all, period.to, strict_warnings);
         Evidence {
             successes,
             last_attempt: facts.last_attempt.map(|time| Attempt {
@@ -160,6 +182,14 @@ impl Evidence {
             counts: Some(counts),
             transferred_bytes: transferred,
             consecutive_failures: Some(facts.consecutive_failures),
+            restores: Some(RestoreEvidence {
+                last: facts.last_restore.map(|time| Attempt {
+                    time,
+                    result: facts.last_restore_result,
+                }),
+                last_success: facts.last_restore_success,
+                in_period: restores_in_period,
+            }),
         }
     }
 }
@@ -199,9 +229,20 @@ pub struct ComplianceRow {
     pub breach: Option<SignedDuration>,
     pub transferred_bytes: Option<u64>,
     pub stored_bytes: Option<u64>,
+    /// `None` when the source does not know restores.
+    pub restores: Option<RestoreEvidence>,
+    /// Whether the newest successful restore is older than the restore-test interval;
+    /// `None` when no interval applies, the object is excluded or restores are unknown.
+    pub restore_test_overdue: Option<bool>,
 }
 
 impl ComplianceRow {
+    /// Whether the row belongs in the `--failures-only` digest: its status needs action or
+    /// its restore test is overdue.
+    pub fn needs_action(&self) -> bool {
+        self.status.needs_action() || self.restore_test_overdue == Some(true)
+    }
+
     pub fn success_ratio(&self) -> Option<f64> {
         match self.success {
             Some((n, d)) if d > 0 => Some(n as f64 / d as f64),
@@ -331,6 +372,18 @@ pub fn evaluate(
         (Status::NonCompliant, why)
     };
 
+    let restore_test_overdue = match (rules.restore_interval_for(&subject), evidence.restores) {
+        (Some(interval), Some(r)) if status != Status::Excluded => {
+            let horizon = period.to.min(scope.now);
+            // A restore test is due one interval after the newest successful restore, or
+            // after the object was created; never tested and of unknown age: overdue.
+            let since = r.last_success.or(object.created);
+            let allowed = SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX);
+            Some(since.is_none_or(|s| horizon.duration_since(s) > allowed))
+        }
+        _ => None,
+    };
+
     // With the history hidden, the gap from the period start to the first success the vendor
     // still shows is unknown, not a breach: leave the measures empty (contract §7).
     let measured = status != Status::NoData;
@@ -358,6 +411,8 @@ pub fn evaluate(
         breach: measured.then_some(breach_total),
         transferred_bytes: evidence.transferred_bytes,
         stored_bytes: object.stored_bytes,
+        restores: evidence.restores,
+        restore_test_overdue,
     }
 }
 
@@ -401,6 +456,8 @@ pub fn no_data(
         breach: None,
         transferred_bytes: None,
         stored_bytes: o.stored_bytes,
+        restores: None,
+        restore_test_overdue: None,
     }
 }
 
@@ -419,6 +476,8 @@ pub struct SummaryRow {
     pub new: u64,
     pub no_data: u64,
     pub not_backed_up: u64,
+    /// Rows whose restore test is overdue (whatever their status).
+    pub restore_test_overdue: u64,
     /// Summed job counts; `None` when no row knows its jobs.
     pub jobs_total: Option<u64>,
     pub jobs_failed: Option<u64>,
@@ -464,6 +523,9 @@ pub fn summarize(rows: &[ComplianceRow]) -> Vec<SummaryRow> {
             Status::New => s.new += 1,
             Status::NoData => s.no_data += 1,
             Status::NotBackedUp => s.not_backed_up += 1,
+        }
+        if r.restore_test_overdue == Some(true) {
+            s.restore_test_overdue += 1;
         }
         if let Some(c) = r.counts {
             s.jobs_total = Some(s.jobs_total.unwrap_or(0) + c.total);

@@ -219,6 +219,7 @@ fn an_excluded_object_says_why_and_keeps_its_numbers() {
             ..Default::default()
         },
         rpo: None,
+        restore_test_interval: None,
         exclude: Some("test systems".into()),
     });
     let r = eval_with(&object("test-web"), &[], p, "2030-01-01T00:00:00Z", &c);
@@ -402,6 +403,7 @@ fn rules_give_the_rpo_before_the_policy() {
                 ..Default::default()
             },
             rpo: Some(Duration::from_secs(2 * DAY as u64)),
+            restore_test_interval: None,
             exclude: None,
         }],
         ..rules()
@@ -505,4 +507,97 @@ fn drift_within_the_rpo_tolerance_is_no_breach_but_beyond_it_counts_from_the_rpo
         0,
         "overrun is measured from the RPO itself"
     );
+}
+
+fn restore(n: u32, end: Timestamp, result: JobResult) -> Job {
+    Job {
+        kind: JobKind::Restore,
+        ..job(1000 + n, end, result)
+    }
+}
+
+#[test]
+fn restore_tests_are_overdue_after_the_interval_without_changing_the_status() {
+    let feb = month("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z");
+    let o = object("db");
+    let mut backups = daily("2026-01-25T01:00:00Z", 35, JobResult::Success);
+    let mut c = rules();
+    c.restore_test_interval = Some(std::time::Duration::from_secs(30 * DAY as u64));
+
+    // No interval: nothing is asked, the restore columns still tell.
+    backups.push(restore(1, ts("2026-01-20T12:00:00Z"), JobResult::Success));
+    backups.push(restore(2, ts("2026-02-10T12:00:00Z"), JobResult::Failed));
+    backups.push(restore(3, ts("2026-03-02T12:00:00Z"), JobResult::Success));
+    let plain = eval_with(&o, &backups, feb, "2030-01-01T00:00:00Z", &rules());
+    assert_eq!(plain.restore_test_overdue, None);
+    let r = plain.restores.unwrap();
+    assert_eq!(
+        r.last,
+        Some(Attempt {
+            time: ts("2026-02-10T12:00:00Z"),
+            result: Some(JobResult::Failed)
+        }),
+        "the newest restore at or before the period end"
+    );
+    assert_eq!(r.last_success, Some(ts("2026-01-20T12:00:00Z")));
+    assert_eq!(r.in_period, 1);
+    assert_eq!(
+        plain.counts.unwrap().total,
+        28,
+        "restores are not protection runs"
+    );
+
+    // The newest success (20 Jan) is 39 days before the period end: overdue, still compliant.
+    let row = eval_with(&o, &backups, feb, "2030-01-01T00:00:00Z", &c);
+    assert_eq!(row.status, Status::Compliant);
+    assert_eq!(row.restore_test_overdue, Some(true));
+    assert!(row.needs_action() && !row.status.needs_action());
+    // Measured at now when the period has not ended: 9 Feb is 20 days after 20 Jan.
+    let early = eval_with(&o, &backups, feb, "2026-02-09T00:00:00Z", &c);
+    assert_eq!(early.restore_test_overdue, Some(false));
+    // Exactly the interval is not overdue; a second more is.
+    backups.push(restore(4, ts("2026-01-30T00:00:00Z"), JobResult::Warning));
+    let edge = eval_with(&o, &backups, feb, "2026-03-01T00:00:00Z", &c);
+    assert_eq!(edge.restore_test_overdue, Some(false));
+    let later = eval_with(&o, &backups, feb, "2026-03-01T00:00:01Z", &c);
+    assert_eq!(
+        later.restore_test_overdue,
+        Some(false),
+        "the horizon is the period end"
+    );
+    let mut strict = c.clone();
+    strict.strict_warnings = true;
+    let row = eval_with(&o, &backups, feb, "2030-01-01T00:00:00Z", &strict);
+    assert_eq!(
+        row.restore_test_overdue,
+        Some(true),
+        "a warning is no success when strict"
+    );
+
+    // Never restored: counted from creation, else overdue.
+    let mut young = object("young");
+    young.created = Some(ts("2026-02-10T00:00:00Z"));
+    let y = eval_with(&young, &[], feb, "2030-01-01T00:00:00Z", &c);
+    assert_eq!(y.restore_test_overdue, Some(false));
+    assert_eq!(y.restores.unwrap().last, None);
+    let never = eval_with(&object("old"), &[], feb, "2030-01-01T00:00:00Z", &c);
+    assert_eq!(never.restore_test_overdue, Some(true));
+
+    // Excluded rows are not asked; the summary counts overdue rows beside their status.
+    c.rules.push(Rule {
+        matcher: RuleMatch {
+            object: Some(Pattern::new("old").unwrap()),
+            ..Default::default()
+        },
+        rpo: None,
+        restore_test_interval: None,
+        exclude: Some("retired".into()),
+    });
+    let ex = eval_with(&object("old"), &[], feb, "2030-01-01T00:00:00Z", &c);
+    assert_eq!(ex.status, Status::Excluded);
+    assert_eq!(ex.restore_test_overdue, None);
+    let s = summarize(&[row, y, never, ex]);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].restore_test_overdue, 2);
+    assert_eq!(s[0].objects, 4);
 }

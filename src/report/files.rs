@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::compliance::{ComplianceRow, SummaryRow};
 use crate::model::{AuditEvent, Job, Vendor};
 
-pub const COMPLIANCE_HEADER: [&str; 27] = [
+pub const COMPLIANCE_HEADER: [&str; 31] = [
     "period_start",
     "period_end",
     "vendor",
@@ -42,9 +42,13 @@ pub const COMPLIANCE_HEADER: [&str; 27] = [
     "rpo_breach_seconds",
     "transferred_bytes",
     "stored_bytes",
+    "last_restore",
+    "last_restore_result",
+    "restores_in_period",
+    "restore_test_overdue",
 ];
 
-pub const SUMMARY_HEADER: [&str; 18] = [
+pub const SUMMARY_HEADER: [&str; 19] = [
     "period_start",
     "period_end",
     "vendor",
@@ -63,6 +67,7 @@ pub const SUMMARY_HEADER: [&str; 18] = [
     "jobs_failed",
     "job_success_ratio",
     "stored_bytes",
+    "restore_test_overdue",
 ];
 
 pub const JOBS_HEADER: [&str; 15] = [
@@ -185,6 +190,14 @@ pub fn compliance_csv(rows: &[ComplianceRow]) -> Vec<u8> {
                 opt(r.breach.map(seconds)),
                 opt(r.transferred_bytes),
                 opt(r.stored_bytes),
+                time(r.restores.and_then(|x| x.last).map(|a| a.time)),
+                opt(r
+                    .restores
+                    .and_then(|x| x.last)
+                    .and_then(|a| a.result)
+                    .map(|x| x.as_str())),
+                opt(r.restores.map(|x| x.in_period)),
+                opt(r.restore_test_overdue.map(|o| if o { "yes" } else { "no" })),
             ]
         }),
     )
@@ -213,6 +226,7 @@ pub fn summary_csv(rows: &[SummaryRow]) -> Vec<u8> {
                 opt(r.jobs_failed),
                 ratio(r.job_success_ratio()),
                 opt(r.stored_bytes),
+                r.restore_test_overdue.to_string(),
             ]
         }),
     )
@@ -512,6 +526,8 @@ mod tests {
             breach: Some(SignedDuration::from_secs(30 * 86_400)),
             transferred_bytes: Some(0),
             stored_bytes: None,
+            restores: None,
+            restore_test_overdue: None,
         }
     }
 
@@ -524,7 +540,7 @@ mod tests {
             lines.next().unwrap(),
             "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,clumio,prod,\"Sales, EMEA\",i-1,\
              '=cmd|' /C calc'!A0,ec2_instance,\"gold \"\"daily\"\"\",86400,non_compliant,\
-             never succeeded,3,0,0,3,0,0,0.0000,,2026-01-30T01:00:00Z,failed,2678400,1,2592000,0,"
+             never succeeded,3,0,0,3,0,0,0.0000,,2026-01-30T01:00:00Z,failed,2678400,1,2592000,0,,,,,"
         );
         assert_eq!(lines.next(), Some(""));
         // A spreadsheet-safe file still parses back to the same number of columns.

@@ -108,6 +108,19 @@ pub fn render(p: &Page<'_>) -> Vec<u8> {
                 .push(r);
         }
     }
+    let mut overdue: BTreeMap<Key<'_>, Vec<&ComplianceRow>> = BTreeMap::new();
+    let mut checked: BTreeMap<Key<'_>, u64> = BTreeMap::new();
+    for r in p.compliance {
+        if r.restore_test_overdue.is_some() {
+            *checked.entry((r.vendor, &r.target, &r.tenant)).or_default() += 1;
+        }
+        if r.restore_test_overdue == Some(true) {
+            overdue
+                .entry((r.vendor, &r.target, &r.tenant))
+                .or_default()
+                .push(r);
+        }
+    }
     let mut days: BTreeMap<Key<'_>, BTreeMap<jiff::civil::Date, (u64, u64)>> = BTreeMap::new();
     if let Some(jobs) = p.jobs {
         for j in jobs.iter().filter(|j| j.job.kind.is_protection()) {
@@ -190,15 +203,64 @@ pub fn render(p: &Page<'_>) -> Vec<u8> {
             }
             h.push_str("</table>\n");
         }
-        // Restore-test status (issue 15 point 1) goes here once the compliance rows carry it.
-        h.push_str(
-            "<div class=\"restore-tests\" data-todo=\"restore-tests\"><!-- RESTORE-TEST STATUS: \
-             issue 15 point 1 fills this --></div>\n",
+        restore_tests(
+            &mut h,
+            s,
+            overdue.get(&key).map(Vec::as_slice).unwrap_or(&[]),
+            checked.get(&key).copied().unwrap_or(0),
         );
         h.push_str("</section>\n");
     }
     h.push_str("</body>\n</html>\n");
     h.into_bytes()
+}
+
+/// The restore-test status of one group (issue 15 point 1): how many objects have an
+/// interval, how many are overdue, and which.
+fn restore_tests(h: &mut String, s: &SummaryRow, overdue: &[&ComplianceRow], checked: u64) {
+    h.push_str("<div class=\"restore-tests\">\n");
+    if checked == 0 {
+        h.push_str(
+            "<p class=\"note\">Restore tests: no restore-test interval applies to these objects.</p>\n",
+        );
+    } else if overdue.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"ok\">Restore tests: <span data-k=\"restore_test_overdue\">0</span> of \
+             <span data-restore-checked=\"{checked}\">{checked}</span> objects overdue.</p>"
+        );
+    } else {
+        let _ = writeln!(
+            h,
+            "<p class=\"bad\">Restore tests: <span data-k=\"restore_test_overdue\">{}</span> of \
+             <span data-restore-checked=\"{checked}\">{checked}</span> objects overdue.</p>",
+            s.restore_test_overdue
+        );
+        h.push_str(
+            "<table class=\"restore-overdue\">\n<caption>Restore test overdue</caption>\n<tr>\
+             <th>object</th><th>id</th><th>last restore</th><th>result</th></tr>\n",
+        );
+        for r in overdue {
+            let last = r.restores.and_then(|x| x.last);
+            let _ = writeln!(
+                h,
+                "<tr data-restore-object-id=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.object_id),
+                esc(&r.object),
+                esc(&r.object_id),
+                esc(&or_dash(
+                    last.map(|a| a.time.to_string()).unwrap_or_default()
+                )),
+                esc(&or_dash(
+                    last.and_then(|a| a.result)
+                        .map(|x| x.as_str().to_owned())
+                        .unwrap_or_default()
+                )),
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</div>\n");
 }
 
 fn or_dash(s: String) -> String {
@@ -316,7 +378,7 @@ const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em;border-bottom:1px solid #ccc}\
 h2 small{color:#666;font-weight:normal}table{border-collapse:collapse;margin:.5em 0}\
 th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}\
-td[data-k]{text-align:right}.meta,.note{color:#555}.ok{color:#276}\
+td[data-k]{text-align:right}.meta,.note{color:#555}.ok{color:#276}p.bad{color:#a22}\
 svg.chart rect.ok{fill:#2a8a4a}svg.chart rect.bad{fill:#c0392b}svg.chart .axis{stroke:#999}\
 caption{text-align:left;font-weight:bold}";
 

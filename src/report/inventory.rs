@@ -229,6 +229,8 @@ pub fn uncovered(
                 breach: None,
                 transferred_bytes: None,
                 stored_bytes: None,
+                restores: None,
+                restore_test_overdue: None,
             }
         })
         .collect()

@@ -371,7 +371,7 @@ fn pack_files(
     if req.failures_only {
         let digest: Vec<ComplianceRow> = compliance
             .iter()
-            .filter(|r| r.status.needs_action())
+            .filter(|r| r.needs_action())
             .cloned()
             .collect();
         outputs.push(Output {

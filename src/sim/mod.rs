@@ -203,7 +203,14 @@ impl SimServer {
             "compliance": {
                 "rpo": "24h",
                 "rpo_tolerance": "1h",
-                "rules": [ { "match": { "object": "test-*" }, "exclude": "test systems" } ]
+                // Restore tests are asked of the vendors whose simulators list restores
+                // (issue 15 point 1); Cloud Sync has none and CloudTower's are not simulated.
+                "rules": [
+                    { "match": { "object": "test-*" }, "exclude": "test systems" },
+                    { "match": { "vendor": "cloutility" }, "restore_test_interval": "30d" },
+                    { "match": { "vendor": "backupdr" }, "restore_test_interval": "30d" },
+                    { "match": { "vendor": "clumio" }, "restore_test_interval": "30d" }
+                ]
             },
             "targets": targets,
         });

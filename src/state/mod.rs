@@ -57,6 +57,8 @@ impl CollectorHealth {
 pub struct ObjectView {
     pub object: Object,
     pub rpo: Duration,
+    /// The restore-test interval that applies, if any (`compliance.restore_test_interval`).
+    pub restore_interval: Option<Duration>,
     /// `None` until a jobs refresh has succeeded.
     pub facts: Option<ObjectFacts>,
 }
@@ -332,12 +334,19 @@ impl TargetState {
                 f.last_success = best;
                 f
             });
-            let rpo = self.compliance.rpo_for(&Subject {
+            let subject = Subject {
                 vendor: self.settings.vendor,
                 target: &self.settings.name,
                 object: o,
+            };
+            let rpo = self.compliance.rpo_for(&subject);
+            let restore_interval = self.compliance.restore_interval_for(&subject);
+            objects.push(ObjectView {
+                object,
+                rpo,
+                restore_interval,
+                facts,
             });
-            objects.push(ObjectView { object, rpo, facts });
         }
         objects.sort_by(|a, b| a.object.id.cmp(&b.object.id));
         // Objects that left the inventory must not keep a remembered success forever.

@@ -47,6 +47,7 @@ fn every_target_key_is_documented_and_every_documented_key_exists() {
         "rpo_tolerance",
         "new_object_grace",
         "strict_warnings",
+        "restore_test_interval",
         "rules",
         "interval",
         "timeout",

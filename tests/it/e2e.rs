@@ -298,9 +298,15 @@ async fn demo_scenario(prometheus: PathBuf, alertmanager: PathBuf) {
     // (b) The demo's planted failures raise their alerts (pending or firing: `for:` is longer
     // than the test), each with readable labels. Every simulator plants an object that never
     // succeeded and failing ones; three failures in a row and RPO breaches are planted by
-    // some (a Cloud Sync relationship only tells its last run, so it never has three).
+    // some (a Cloud Sync relationship only tells its last run, so it never has three). The
+    // demo asks restore tests of the vendors whose simulators list restores, and some of
+    // their objects have none recent enough.
     let wanted_per_vendor = ["BackupNeverSucceeded", "BackupLastFailed"];
-    let wanted_somewhere = ["BackupRepeatedFailures", "BackupRPOBreached"];
+    let wanted_somewhere = [
+        "BackupRepeatedFailures",
+        "BackupRPOBreached",
+        "BackupRestoreTestOverdue",
+    ];
     let deadline = Instant::now() + Duration::from_secs(60);
     let alerts = loop {
         let alerts = prom.alerts().await;

@@ -86,6 +86,13 @@ fn job(id: &str, obj: &str, result: JobResult, end: i64, bytes: u64) -> Job {
     }
 }
 
+fn restore(id: &str, obj: &str, result: JobResult, end: i64) -> Job {
+    Job {
+        kind: JobKind::Restore,
+        ..job(id, obj, result, end, 0)
+    }
+}
+
 #[async_trait]
 impl Adapter for Scripted {
     async fn collect(&self, _w: Window) -> Collection {
@@ -138,6 +145,7 @@ compliance:
   rules:
     - match: {tenant: "Finance"}
       rpo: 6h
+      restore_test_interval: 7d
 targets:
   - {name: t1, vendor: cloutility, url: "http://127.0.0.1:9", client_id: c, origin: "http://o", username: u, password_env: NOPE}
 "#,
@@ -171,6 +179,8 @@ async fn metric_values_health_and_staleness() {
         job("j2", "1", JobResult::Failed, T0 - 3600, 5),
         job("j3", "1", JobResult::Missed, T0 - 1800, 0),
         job("j4", "2", JobResult::Running, T0 - 10, 0),
+        restore("r1", "1", JobResult::Success, T0 - 5000),
+        restore("r2", "1", JobResult::Failed, T0 - 4000),
     ];
     *adapter.audit.lock().unwrap() = vec![deletion("a1", T0 - 60)];
     let s = settings();
@@ -266,6 +276,43 @@ async fn metric_values_health_and_staleness() {
         "storage collector overrides"
     );
     assert_eq!(v("backup_object_restore_points", &[]), Some(7.0));
+    // Restore-test evidence (issue 15 point 1): restores have their own facts and leave the
+    // backup facts above alone; the interval is exported only where a rule sets one.
+    assert_eq!(
+        v("backup_object_last_restore_timestamp_seconds", &[]),
+        Some((T0 - 4000) as f64)
+    );
+    assert_eq!(
+        v("backup_object_last_restore_result", &[("result", "failed")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        v(
+            "backup_object_last_restore_result",
+            &[("result", "success")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        v("backup_object_last_restore_success_timestamp_seconds", &[]),
+        Some((T0 - 5000) as f64)
+    );
+    assert_eq!(
+        v("backup_object_restore_test_interval_seconds", &[]),
+        Some(7.0 * 86400.0)
+    );
+    for absent in [
+        "backup_object_last_restore_timestamp_seconds",
+        "backup_object_last_restore_result",
+        "backup_object_last_restore_success_timestamp_seconds",
+        "backup_object_restore_test_interval_seconds",
+    ] {
+        assert_eq!(
+            value(&m, absent, &[("object_id", "2")]),
+            None,
+            "{absent}: no restore and no interval for object 2"
+        );
+    }
     assert_eq!(
         v("backup_object_latest_restore_point_timestamp_seconds", &[]),
         Some((T0 - 3600) as f64)
@@ -410,7 +457,11 @@ async fn metric_values_health_and_staleness() {
     // History present at the first refresh is not counted; its series start at 0 so that
     // `increase()` sees the first new job or event.
     assert_eq!(
-        value(&m, "backup_jobs_total", &[("result", "failed")]),
+        value(
+            &m,
+            "backup_jobs_total",
+            &[("kind", "backup"), ("result", "failed")]
+        ),
         Some(0.0)
     );
     assert_eq!(
@@ -424,6 +475,8 @@ async fn metric_values_health_and_staleness() {
         job("j4", "2", JobResult::Success, T0 - 5, 40),
         job("j5", "1", JobResult::Success, T0 - 1, 60),
         job("j6", "2", JobResult::Running, T0, 0),
+        restore("r1", "1", JobResult::Success, T0 - 5000),
+        restore("r2", "1", JobResult::Failed, T0 - 4000),
     ];
     adapter.audit.lock().unwrap().push(deletion("a2", T0 - 30));
     let calls = *adapter.calls.lock().unwrap();
@@ -436,7 +489,7 @@ async fn metric_values_health_and_staleness() {
         value(
             &m,
             "backup_jobs_total",
-            &[("tenant", "HR"), ("result", "success")]
+            &[("tenant", "HR"), ("kind", "backup"), ("result", "success")]
         ),
         Some(1.0)
     );
@@ -444,7 +497,11 @@ async fn metric_values_health_and_staleness() {
         value(
             &m,
             "backup_jobs_total",
-            &[("tenant", "Finance"), ("result", "success")]
+            &[
+                ("tenant", "Finance"),
+                ("kind", "backup"),
+                ("result", "success")
+            ]
         ),
         Some(1.0)
     );

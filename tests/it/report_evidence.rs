@@ -434,9 +434,17 @@ async fn tenant_folders_hold_exactly_each_tenants_rows_and_the_digest_only_what_
         .filter(|r| {
             ["non_compliant", "unprotected", "no_data", "not_backed_up"]
                 .contains(&r["status"].as_str())
+                || r["restore_test_overdue"] == "yes"
         })
         .collect();
     assert!(!want.is_empty());
+    // A restore test overdue puts an otherwise fine row in the digest, its status unchanged.
+    assert!(
+        digest
+            .iter()
+            .any(|r| r["status"] == "compliant" && r["restore_test_overdue"] == "yes"),
+        "the simulators plant a compliant object whose restore test is overdue"
+    );
     assert!(want.len() < whole.len());
     assert_eq!(digest.iter().collect::<Vec<_>>(), want);
     for status in ["non_compliant", "unprotected", "no_data"] {
@@ -611,6 +619,7 @@ async fn the_html_summary_renders_in_chromium_and_its_numbers_are_the_csvs() {
     assert_eq!(totals["objects"], sum("objects").to_string());
     assert_eq!(totals["non_compliant"], sum("non_compliant").to_string());
     let mut breaches_seen = 0;
+    let mut overdue_seen = 0;
     for (section, row) in sections.iter().zip(&summary) {
         assert_eq!(unescape(&attr(section, "data-vendor")), row["vendor"]);
         assert_eq!(unescape(&attr(section, "data-target")), row["target"]);
@@ -688,9 +697,57 @@ async fn the_html_summary_renders_in_chromium_and_its_numbers_are_the_csvs() {
             in_breach.len(),
             "only the objects in breach are listed"
         );
-        assert!(section.contains("data-todo=\"restore-tests\""));
+        // Restore-test status: the summary's count, and exactly the overdue rows listed.
+        assert!(!section.contains("data-todo="), "the placeholder is filled");
+        let group: Vec<&Row> = compliance
+            .iter()
+            .filter(|r| {
+                r["vendor"] == row["vendor"]
+                    && r["target"] == row["target"]
+                    && r["tenant"] == row["tenant"]
+            })
+            .collect();
+        let overdue: Vec<&&Row> = group
+            .iter()
+            .filter(|r| r["restore_test_overdue"] == "yes")
+            .collect();
+        let checked = group
+            .iter()
+            .filter(|r| !r["restore_test_overdue"].is_empty())
+            .count();
+        assert_eq!(row["restore_test_overdue"], overdue.len().to_string());
+        if checked == 0 {
+            assert!(section.contains("no restore-test interval applies"));
+        } else {
+            assert_eq!(
+                v["restore_test_overdue"], row["restore_test_overdue"],
+                "{row:?}"
+            );
+            assert!(section.contains(&format!("data-restore-checked=\"{checked}\"")));
+        }
+        for r in &overdue {
+            let marker = format!(
+                "data-restore-object-id=\"{}\"",
+                backup_exporter::report::html::esc(&r["object_id"])
+            );
+            assert!(
+                section.contains(&marker),
+                "{} listed as overdue",
+                r["object"]
+            );
+        }
+        assert_eq!(
+            section.matches("data-restore-object-id=").count(),
+            overdue.len(),
+            "only the overdue objects are listed"
+        );
+        overdue_seen += overdue.len();
     }
     assert!(breaches_seen > 0, "the simulators plant breaches");
+    assert!(
+        overdue_seen > 0,
+        "the simulators plant overdue restore tests"
+    );
 }
 
 #[tokio::test]

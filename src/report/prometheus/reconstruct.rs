@@ -181,6 +181,8 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
                 .get(&k)
                 .filter(|v| v.is_finite() && **v >= 0.0)
                 .map(|v| *v as u64),
+            // Restores are read from the vendor's jobs only (`--source api`).
+            restores: None,
         };
         out.push(Rebuilt {
             target: k.0,
