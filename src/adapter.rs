@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use url::Url;
 
-use crate::api::{ApiError, ApiMetrics, TlsSettings};
+use crate::api::{ApiError, ApiMetrics, ClientSettings, TlsSettings};
 use crate::clock::Clock;
 use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
 use crate::secret::SecretSource;
@@ -28,6 +28,13 @@ pub struct TargetSettings {
     pub lookback: Duration,
     pub max_stale: Duration,
     pub max_concurrent_requests: usize,
+    /// `max_response_bytes`: the most bytes one vendor response body may have.
+    pub max_response_bytes: u64,
+    /// `max_buffered_bytes`: the most bytes of response bodies the target holds at once.
+    pub max_buffered_bytes: u64,
+    /// `allow_cross_origin_redirects`: follow a redirect to another origin (without
+    /// credentials, and never for a request with a body).
+    pub allow_cross_origin_redirects: bool,
     pub tls: TlsSettings,
     pub proxy_url: Option<Url>,
     /// Every secret the target names (by its base key), for `check` to read up front.
@@ -40,6 +47,21 @@ impl TargetSettings {
     /// A "target X (vendor V)" prefix for messages.
     pub fn describe(&self) -> String {
         format!("target {:?} ({})", self.name, self.vendor)
+    }
+
+    /// The vendor client's settings for this target at `base_url`: the common keys
+    /// (timeout per request, concurrency, TLS, proxy, response limits, redirects) applied
+    /// once here for every vendor; a vendor adds its own headers or a shorter timeout.
+    pub fn client_settings(&self, base_url: Url) -> ClientSettings {
+        let mut s = ClientSettings::new(self.vendor, &self.name, base_url);
+        s.request_timeout = self.timeout;
+        s.max_concurrent_requests = self.max_concurrent_requests;
+        s.tls = self.tls.clone();
+        s.proxy_url = self.proxy_url.clone();
+        s.max_response_bytes = self.max_response_bytes;
+        s.max_buffered_bytes = self.max_buffered_bytes;
+        s.allow_cross_origin_redirects = self.allow_cross_origin_redirects;
+        s
     }
 
     /// The vendor's settings as their own type (`None` for another vendor's).

@@ -30,8 +30,8 @@ use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ClientSettings};
-use crate::model::{Vendor, Warning};
+use crate::api::ApiClient;
+use crate::model::Warning;
 
 pub use self::settings::Settings;
 pub use self::warnings::{
@@ -68,11 +68,7 @@ fn build(
     target: &TargetSettings,
     ctx: &AdapterContext,
 ) -> Result<Arc<dyn Adapter>, String> {
-    let mut settings = ClientSettings::new(Vendor::Backupdr, &target.name, api_base(&own.url));
-    settings.request_timeout = target.timeout;
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
+    let settings = target.client_settings(api_base(&own.url));
     let auth = Arc::new(SessionAuth {
         google: own.google.clone(),
         clock: ctx.clock.clone(),

@@ -40,9 +40,9 @@ use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ClientSettings};
+use crate::api::ApiClient;
 use crate::clock::{Clock, before};
-use crate::model::{CollectorKind, Job, Storage, Vendor};
+use crate::model::{CollectorKind, Job, Storage};
 
 /// Part names of the optional listings not tied to an asset kind.
 pub const ALERTS_PART: &str = "alerts";
@@ -106,11 +106,8 @@ fn build(
 ) -> Result<Arc<dyn Adapter>, String> {
     let url = api_base(&own.url);
     let limiter = ratelimit::for_portal(&url);
-    let mut settings = ClientSettings::new(Vendor::Clumio, &target.name, url);
+    let mut settings = target.client_settings(url);
     settings.request_timeout = target.timeout.min(Duration::from_secs(60));
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
     if let Some(ou) = &own.organizational_unit {
         let value = HeaderValue::from_str(ou)
             .map_err(|_| format!("`organizational_unit`: {ou:?} is not a valid header value"))?;
