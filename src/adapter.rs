@@ -64,6 +64,13 @@ impl TargetSettings {
         s
     }
 
+    /// How long one collector's reads may take in a refresh: 90 % of the target's
+    /// `timeout`, so that a slow listing fails its own collector (through
+    /// [`with_deadline`]) before the whole-refresh timeout fails them all.
+    pub fn collector_timeout(&self) -> Duration {
+        self.timeout.mul_f64(0.9)
+    }
+
     /// The vendor's settings as their own type (`None` for another vendor's).
     pub fn vendor_settings<S: VendorSettings>(&self) -> Option<&S> {
         let any: &dyn std::any::Any = self.vendor_settings.as_ref();
@@ -197,6 +204,25 @@ impl Skips {
     }
 }
 
+/// Runs one collector's reads with their own deadline: past `d` the reads are dropped and
+/// the collector fails with a timeout naming it, while the other collectors of the refresh
+/// go on with theirs. Adapters wrap each collector's reads in it, with
+/// [`TargetSettings::collector_timeout`].
+pub async fn with_deadline<T>(
+    collector: CollectorKind,
+    d: Duration,
+    fut: impl std::future::Future<Output = Collected<T>>,
+) -> Collected<T> {
+    match tokio::time::timeout(d, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(VendorError::Invalid(format!(
+            "{} collector timed out after {} (its share of the refresh timeout)",
+            collector.as_str(),
+            humantime::format_duration(d)
+        ))),
+    }
+}
+
 /// What one refresh of one target yields, per collector. A failed collector does not stop
 /// the others: the scheduler keeps serving its last good data.
 #[derive(Debug)]
@@ -234,6 +260,31 @@ pub struct History {
     pub audit: Vec<AuditEvent>,
     /// Listings refused as "not in this account": the report says so and goes on.
     pub skipped: Vec<SkippedPart>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_collector_past_its_deadline_fails_with_a_timeout_naming_it() {
+        let slow = with_deadline(CollectorKind::Jobs, Duration::from_millis(200), async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, VendorError>(1)
+        })
+        .await;
+        let e = slow.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "jobs collector timed out after 200ms (its share of the refresh timeout)"
+        );
+        let quick = with_deadline(CollectorKind::Audit, Duration::from_secs(5), async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, VendorError>(1)
+        })
+        .await;
+        assert_eq!(quick.unwrap(), 1);
+    }
 }
 
 #[async_trait]
