@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use url::Url;
 
-use crate::api::{ApiError, ApiMetrics, TlsSettings};
+use crate::api::{ApiError, ApiMetrics, ClientSettings, TlsSettings};
 use crate::clock::Clock;
 use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
 use crate::secret::SecretSource;
@@ -28,6 +28,13 @@ pub struct TargetSettings {
     pub lookback: Duration,
     pub max_stale: Duration,
     pub max_concurrent_requests: usize,
+    /// `max_response_bytes`: the most bytes one vendor response body may have.
+    pub max_response_bytes: u64,
+    /// `max_buffered_bytes`: the most bytes of response bodies the target holds at once.
+    pub max_buffered_bytes: u64,
+    /// `allow_cross_origin_redirects`: follow a redirect to another origin (without
+    /// credentials, and never for a request with a body).
+    pub allow_cross_origin_redirects: bool,
     pub tls: TlsSettings,
     pub proxy_url: Option<Url>,
     /// Every secret the target names (by its base key), for `check` to read up front.
@@ -40,6 +47,28 @@ impl TargetSettings {
     /// A "target X (vendor V)" prefix for messages.
     pub fn describe(&self) -> String {
         format!("target {:?} ({})", self.name, self.vendor)
+    }
+
+    /// The vendor client's settings for this target at `base_url`: the common keys
+    /// (timeout per request, concurrency, TLS, proxy, response limits, redirects) applied
+    /// once here for every vendor; a vendor adds its own headers or a shorter timeout.
+    pub fn client_settings(&self, base_url: Url) -> ClientSettings {
+        let mut s = ClientSettings::new(self.vendor, &self.name, base_url);
+        s.request_timeout = self.timeout;
+        s.max_concurrent_requests = self.max_concurrent_requests;
+        s.tls = self.tls.clone();
+        s.proxy_url = self.proxy_url.clone();
+        s.max_response_bytes = self.max_response_bytes;
+        s.max_buffered_bytes = self.max_buffered_bytes;
+        s.allow_cross_origin_redirects = self.allow_cross_origin_redirects;
+        s
+    }
+
+    /// How long one collector's reads may take in a refresh: 90 % of the target's
+    /// `timeout`, so that a slow listing fails its own collector (through
+    /// [`with_deadline`]) before the whole-refresh timeout fails them all.
+    pub fn collector_timeout(&self) -> Duration {
+        self.timeout.mul_f64(0.9)
     }
 
     /// The vendor's settings as their own type (`None` for another vendor's).
@@ -175,6 +204,25 @@ impl Skips {
     }
 }
 
+/// Runs one collector's reads with their own deadline: past `d` the reads are dropped and
+/// the collector fails with a timeout naming it, while the other collectors of the refresh
+/// go on with theirs. Adapters wrap each collector's reads in it, with
+/// [`TargetSettings::collector_timeout`].
+pub async fn with_deadline<T>(
+    collector: CollectorKind,
+    d: Duration,
+    fut: impl std::future::Future<Output = Collected<T>>,
+) -> Collected<T> {
+    match tokio::time::timeout(d, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(VendorError::Invalid(format!(
+            "{} collector timed out after {} (its share of the refresh timeout)",
+            collector.as_str(),
+            humantime::format_duration(d)
+        ))),
+    }
+}
+
 /// What one refresh of one target yields, per collector. A failed collector does not stop
 /// the others: the scheduler keeps serving its last good data.
 #[derive(Debug)]
@@ -212,6 +260,31 @@ pub struct History {
     pub audit: Vec<AuditEvent>,
     /// Listings refused as "not in this account": the report says so and goes on.
     pub skipped: Vec<SkippedPart>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_collector_past_its_deadline_fails_with_a_timeout_naming_it() {
+        let slow = with_deadline(CollectorKind::Jobs, Duration::from_millis(200), async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, VendorError>(1)
+        })
+        .await;
+        let e = slow.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "jobs collector timed out after 200ms (its share of the refresh timeout)"
+        );
+        let quick = with_deadline(CollectorKind::Audit, Duration::from_secs(5), async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, VendorError>(1)
+        })
+        .await;
+        assert_eq!(quick.unwrap(), 1);
+    }
 }
 
 #[async_trait]

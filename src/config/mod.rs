@@ -18,7 +18,7 @@ pub use crate::adapter::TargetSettings;
 pub use crate::secret::{SECRET_KEYS, SecretError, SecretSource};
 pub use compliance::{Compliance, Rule, RuleMatch, Subject};
 
-use crate::api::TlsSettings;
+use crate::api::{DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_RESPONSE_BYTES, TlsSettings};
 use crate::model::Vendor;
 
 /// The port we claim from the Prometheus default port allocations.
@@ -80,6 +80,9 @@ struct Defaults {
     #[serde(default, with = "humantime_serde")]
     max_stale: Option<Duration>,
     max_concurrent_requests: Option<usize>,
+    max_response_bytes: Option<ByteSize>,
+    max_buffered_bytes: Option<ByteSize>,
+    allow_cross_origin_redirects: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -107,8 +110,68 @@ struct CommonTarget {
     #[serde(default, with = "humantime_serde")]
     max_stale: Option<Duration>,
     max_concurrent_requests: Option<usize>,
+    max_response_bytes: Option<ByteSize>,
+    max_buffered_bytes: Option<ByteSize>,
+    allow_cross_origin_redirects: Option<bool>,
     tls: Option<TlsFile>,
     proxy_url: Option<Url>,
+}
+
+/// A size in bytes: a plain number (`67108864`) or a number with a unit (`64MiB`, `500 KB`,
+/// `1GiB`; B, KB, MB, GB are powers of 1000, KiB, MiB, GiB of 1024).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ByteSize(u64);
+
+impl ByteSize {
+    fn parse(text: &str) -> Result<u64, String> {
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (digits, unit) = t.split_at(split);
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?} is not a size (e.g. 64MiB, 500KB or 1048576)"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            _ => {
+                return Err(format!(
+                    "{text:?}: unknown unit {:?} (B, KB, MB, GB, KiB, MiB, GiB)",
+                    unit.trim()
+                ));
+            }
+        };
+        n.checked_mul(mult)
+            .ok_or_else(|| format!("{text:?} is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a size such as 64MiB or a number of bytes")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ByteSize, E> {
+                u64::try_from(v)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom(format!("{v} is negative; a size is 1 byte or more")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                ByteSize::parse(v).map(ByteSize).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Keys every target may have, whatever its vendor.
@@ -121,6 +184,9 @@ pub const COMMON_KEYS: &[&str] = &[
     "lookback",
     "max_stale",
     "max_concurrent_requests",
+    "max_response_bytes",
+    "max_buffered_bytes",
+    "allow_cross_origin_redirects",
     "tls",
     "proxy_url",
 ];
@@ -292,6 +358,26 @@ fn parse_target(
     if max_concurrent_requests == 0 {
         problems.push("`max_concurrent_requests`: must be at least 1".to_owned());
     }
+    let max_response_bytes = raw
+        .max_response_bytes
+        .or(d.max_response_bytes)
+        .map_or(DEFAULT_MAX_RESPONSE_BYTES, |b| b.0);
+    let max_buffered_bytes = raw
+        .max_buffered_bytes
+        .or(d.max_buffered_bytes)
+        .map_or(DEFAULT_MAX_BUFFERED_BYTES, |b| b.0);
+    for (key, v) in [
+        ("max_response_bytes", max_response_bytes),
+        ("max_buffered_bytes", max_buffered_bytes),
+    ] {
+        if v == 0 {
+            problems.push(format!("`{key}`: must be more than 0"));
+        }
+    }
+    let allow_cross_origin_redirects = raw
+        .allow_cross_origin_redirects
+        .or(d.allow_cross_origin_redirects)
+        .unwrap_or(false);
     // Every vendor speaks HTTP: any other scheme is a typo or a paste from elsewhere.
     let url = match raw.url {
         Some(u) if !matches!(u.scheme(), "http" | "https") => {
@@ -327,6 +413,9 @@ fn parse_target(
             lookback,
             max_stale,
             max_concurrent_requests,
+            max_response_bytes,
+            max_buffered_bytes,
+            allow_cross_origin_redirects,
             tls: TlsSettings {
                 ca_file: tls.ca_file,
                 insecure_skip_verify: tls.insecure_skip_verify,
@@ -469,6 +558,57 @@ mod tests {
             e.contains("`token_file` is not a key of vendor cloutility"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn response_limits_are_sizes_with_defaults_and_per_target_overrides() {
+        let s = parse(&format!(
+            "defaults: {{max_response_bytes: 8MiB, allow_cross_origin_redirects: true}}\ntargets:\n  - {CLOUTILITY}, max_buffered_bytes: \"1 GiB\"}}\n  - {{name: b, vendor: cloutility, url: \"http://x\", client_id: c, origin: \"http://o\", username: u, password_env: P, max_response_bytes: 1000, allow_cross_origin_redirects: false}}\n"
+        ))
+        .unwrap();
+        assert_eq!(s.targets[0].max_response_bytes, 8 << 20);
+        assert_eq!(s.targets[0].max_buffered_bytes, 1 << 30);
+        assert!(s.targets[0].allow_cross_origin_redirects);
+        assert_eq!(s.targets[1].max_response_bytes, 1000);
+        assert_eq!(s.targets[1].max_buffered_bytes, DEFAULT_MAX_BUFFERED_BYTES);
+        assert!(!s.targets[1].allow_cross_origin_redirects);
+        let c = s.targets[0].client_settings(Url::parse("http://x/").unwrap());
+        assert_eq!(c.max_response_bytes, 8 << 20);
+        assert_eq!(c.max_buffered_bytes, 1 << 30);
+        assert!(c.allow_cross_origin_redirects);
+        let d = parse(&format!("targets:\n  - {CLOUTILITY}}}\n")).unwrap();
+        assert_eq!(d.targets[0].max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES);
+        assert!(!d.targets[0].allow_cross_origin_redirects);
+    }
+
+    #[test]
+    fn bad_response_limits_name_the_target_and_the_key() {
+        for (value, want) in [
+            ("0", "`max_response_bytes`: must be more than 0"),
+            ("0MiB", "`max_response_bytes`: must be more than 0"),
+            ("-5", "`max_response_bytes`: -5 is negative"),
+            (
+                "64 parsecs",
+                "`max_response_bytes`: \"64 parsecs\": unknown unit",
+            ),
+            ("MiB", "`max_response_bytes`: \"MiB\" is not a size"),
+            ("99999999999GiB", "is too large"),
+            ("[1]", "`max_response_bytes`: invalid type"),
+        ] {
+            let e = parse(&format!(
+                "targets:\n  - {CLOUTILITY}, max_response_bytes: {value}}}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.starts_with("targets[0] (name \"a\"): "), "{value}: {e}");
+            assert!(e.contains(want), "{value}: {e}");
+        }
+        let e = parse(&format!(
+            "targets:\n  - {CLOUTILITY}, allow_cross_origin_redirects: maybe}}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`allow_cross_origin_redirects`"), "{e}");
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! (`clumio:refuse=/datasources/aws/ec2-instances`); one without matches the end of the
 //! request path segment by segment, `*` standing for any one segment
 //! (`cloutility:missing=auditlogs`, `cloudsync:missing=audit/*`). Several specs add up.
+//! `slow=PATH@DURATION` delays the answers of the paths it covers (same patterns) by
+//! `DURATION`, on top of `latency` (`clumio:slow=/tasks@3s`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -37,33 +39,47 @@ pub struct FaultSet {
     pub malformed: f64,
     /// Paths refused with a status: `(pattern, status)`, in the order set.
     pub refuse: Vec<(String, u16)>,
+    /// Paths answered only after a delay: `(pattern, delay)`, in the order set.
+    pub slow: Vec<(String, Duration)>,
 }
 
 impl FaultSet {
     /// The status a `refuse` spec gives `path` (relative to the vendor's prefix), if any.
     pub fn refused(&self, path: &str) -> Option<StatusCode> {
-        let trimmed = path.trim_end_matches('/');
-        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         self.refuse
             .iter()
-            .find(|(p, _)| {
-                if p.starts_with('/') {
-                    trimmed == p
-                        || trimmed
-                            .strip_prefix(p.as_str())
-                            .is_some_and(|rest| rest.starts_with('/'))
-                } else {
-                    let pat: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-                    !pat.is_empty()
-                        && pat.len() <= segs.len()
-                        && pat
-                            .iter()
-                            .zip(&segs[segs.len() - pat.len()..])
-                            .all(|(p, s)| *p == "*" || p == s)
-                }
-            })
+            .find(|(p, _)| path_matches(p, path))
             .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
     }
+
+    /// The extra delay a `slow` spec gives `path`, if any.
+    pub fn slowed(&self, path: &str) -> Option<Duration> {
+        self.slow
+            .iter()
+            .find(|(p, _)| path_matches(p, path))
+            .map(|(_, d)| *d)
+    }
+}
+
+/// Whether a `refuse`/`slow` pattern covers `path`: a pattern with a leading `/` covers
+/// that path and everything below it; one without matches the end of the path segment by
+/// segment, `*` standing for any one segment.
+fn path_matches(p: &str, path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    if p.starts_with('/') {
+        return trimmed == p
+            || trimmed
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'));
+    }
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let pat: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+    !pat.is_empty()
+        && pat.len() <= segs.len()
+        && pat
+            .iter()
+            .zip(&segs[segs.len() - pat.len()..])
+            .all(|(p, s)| *p == "*" || p == s)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +107,11 @@ pub enum Fault {
     Refuse {
         path: String,
         status: u16,
+    },
+    /// Answer a path (and everything below it) only after a delay.
+    Slow {
+        path: String,
+        delay: Duration,
     },
 }
 
@@ -128,6 +149,34 @@ impl std::str::FromStr for FaultSpec {
             "429" => Fault::Http429(prob(value)?),
             "truncate" => Fault::Truncate(prob(value)?),
             "malformed" => Fault::Malformed(prob(value)?),
+            "slow" => {
+                let value = value.unwrap_or("");
+                let Some((path, delay)) = value.rsplit_once('@') else {
+                    return Err(format!(
+                        "fault {s:?}: slow needs PATH@DURATION, e.g. clumio:slow=/tasks@3s"
+                    ));
+                };
+                let delay = humantime::parse_duration(delay.trim())
+                    .map_err(|e| format!("fault {s:?}: slow: {e}"))?;
+                let path = path.trim();
+                let path = if path.starts_with('/') {
+                    path.trim_end_matches('/')
+                } else {
+                    path.trim_matches('/')
+                };
+                if path.trim_matches('/').is_empty() {
+                    return Err(format!("fault {s:?}: slow needs a path"));
+                }
+                if !path.starts_with('/') && vendor.is_none() {
+                    return Err(format!(
+                        "fault {s:?}: slow of a path end needs a vendor, e.g. cloudsync:slow={path}@3s"
+                    ));
+                }
+                Fault::Slow {
+                    path: path.to_owned(),
+                    delay,
+                }
+            }
             "refuse" | "missing" => {
                 let value = value.unwrap_or("");
                 let (path, status) = match value.rsplit_once('@') {
@@ -170,7 +219,7 @@ impl std::str::FromStr for FaultSpec {
             }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, 5xx, 429, truncate, malformed, refuse, missing, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, slow, 5xx, 429, truncate, malformed, refuse, missing, expire-tokens, clear)"
                 ));
             }
         };
@@ -205,6 +254,10 @@ impl Faults {
                     Fault::Refuse { path, status } => {
                         set.refuse.retain(|(p, _)| p != path);
                         set.refuse.push((path.clone(), *status));
+                    }
+                    Fault::Slow { path, delay } => {
+                        set.slow.retain(|(p, _)| p != path);
+                        set.slow.push((path.clone(), *delay));
                     }
                 }
             }
@@ -277,6 +330,9 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
     if let Some(d) = set.latency {
         tokio::time::sleep(d).await;
     }
+    if let Some(d) = set.slowed(req.uri().path()) {
+        tokio::time::sleep(d).await;
+    }
     let (r429, r5xx, rtrunc, rmal) = {
         let mut rng = rand::rng();
         (
@@ -332,6 +388,23 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slow_delays_only_the_paths_it_names() {
+        let f = Faults::default();
+        f.apply(&"clumio:slow=tasks@3s".parse::<FaultSpec>().unwrap());
+        let set = f.for_vendor(Vendor::Clumio);
+        assert_eq!(set.slowed("/tasks"), Some(Duration::from_secs(3)));
+        assert_eq!(set.slowed("/audit-trails"), None);
+        assert!("slow=tasks".parse::<FaultSpec>().is_err());
+        assert!(
+            "slow=tasks@3s"
+                .parse::<FaultSpec>()
+                .unwrap_err()
+                .contains("needs a vendor")
+        );
+        assert!("clumio:slow=@3s".parse::<FaultSpec>().is_err());
+    }
 
     #[test]
     fn specs_parse() {

@@ -26,12 +26,13 @@ use url::Url;
 
 use self::client::{Console, SessionAuth};
 use self::read::Appliances;
-use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ClientSettings};
-use crate::model::{Vendor, Warning};
+use crate::adapter::{TargetSettings, with_deadline};
+use crate::api::ApiClient;
+use crate::model::CollectorKind;
+use crate::model::Warning;
 
 pub use self::settings::Settings;
 pub use self::warnings::{
@@ -68,11 +69,7 @@ fn build(
     target: &TargetSettings,
     ctx: &AdapterContext,
 ) -> Result<Arc<dyn Adapter>, String> {
-    let mut settings = ClientSettings::new(Vendor::Backupdr, &target.name, api_base(&own.url));
-    settings.request_timeout = target.timeout;
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
+    let settings = target.client_settings(api_base(&own.url));
     let auth = Arc::new(SessionAuth {
         google: own.google.clone(),
         clock: ctx.clock.clone(),
@@ -87,12 +84,15 @@ fn build(
     Ok(Arc::new(BackupDr {
         console: Console { api },
         concurrency: target.max_concurrent_requests.max(1),
+        collector_timeout: target.collector_timeout(),
     }))
 }
 
 pub struct BackupDr {
     console: Console,
     concurrency: usize,
+    /// Each collector's own deadline within a refresh.
+    collector_timeout: std::time::Duration,
 }
 
 impl BackupDr {
@@ -117,12 +117,26 @@ impl Adapter for BackupDr {
         // Appliance names first: tenants of everything else. If they cannot be read, the
         // names embedded in each object still serve.
         let (names, clusters) = self.appliances(&skips).await;
+        // Each collector's reads have their own deadline (issue 13 point 3).
+        let d = self.collector_timeout;
         let (inventory, jobs, audit, pools, events) = tokio::join!(
-            read::inventory(c, &names, true, self.concurrency, &skips),
-            read::jobs_window(c, window.since),
-            read::audit(c, window.since, None, &skips),
-            read::pools(c, &skips),
-            read::events(c, window.since, &skips),
+            with_deadline(
+                CollectorKind::Inventory,
+                d,
+                read::inventory(c, &names, true, self.concurrency, &skips)
+            ),
+            with_deadline(CollectorKind::Jobs, d, read::jobs_window(c, window.since)),
+            with_deadline(
+                CollectorKind::Audit,
+                d,
+                read::audit(c, window.since, None, &skips)
+            ),
+            with_deadline(CollectorKind::Storage, d, read::pools(c, &skips)),
+            with_deadline(
+                CollectorKind::Warnings,
+                d,
+                read::events(c, window.since, &skips)
+            ),
         );
 
         let tenants: HashMap<String, String> = inventory

@@ -34,9 +34,9 @@ use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ApiError, ClientSettings};
+use crate::api::{ApiClient, ApiError};
 use crate::clock::Clock;
-use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Vendor, Warning};
+use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Warning};
 
 /// The public Cloud Sync API, used when a target has no `url`.
 pub const DEFAULT_URL: &str = "https://api.cloudsync.netapp.com";
@@ -82,11 +82,7 @@ fn build(
         Some(u) => api_root(u),
         None => Url::parse(DEFAULT_URL).map_err(|e| e.to_string())?,
     };
-    let mut settings = ClientSettings::new(Vendor::Cloudsync, &target.name, base);
-    settings.request_timeout = target.timeout;
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
+    let settings = target.client_settings(base);
     let http = ApiClient::new(
         settings,
         Some(Arc::new(auth)),

@@ -33,8 +33,7 @@ use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ApiError, ClientSettings};
-use crate::model::Vendor;
+use crate::api::{ApiClient, ApiError};
 
 pub use mapping::CATEGORIES;
 
@@ -88,11 +87,7 @@ pub fn build_with(
 ) -> Result<Arc<CloudTower>, String> {
     let url = tower_root(&own.url);
     let api = api_base(&url);
-    let mut settings = ClientSettings::new(Vendor::Cloudtower, &target.name, url);
-    settings.request_timeout = target.timeout;
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
+    let mut settings = target.client_settings(url);
     // Messages (audit actions, alert texts) in English, whatever the tower's default.
     settings.default_headers.insert(
         HeaderName::from_static("content-language"),

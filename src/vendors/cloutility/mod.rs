@@ -37,9 +37,9 @@ use self::client::{OAuth, Portal};
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, TargetSettings, VendorError, Window,
 };
-use crate::api::{ApiClient, ApiError, ClientSettings};
+use crate::api::{ApiClient, ApiError};
 use crate::clock::Clock;
-use crate::model::{AuditEvent, Vendor};
+use crate::model::AuditEvent;
 
 pub use mapping::WARNING_CATEGORIES;
 pub use settings::Settings;
@@ -61,11 +61,8 @@ fn build(
 ) -> Result<Arc<dyn Adapter>, String> {
     let mut headers = HeaderMap::new();
     headers.insert(ORIGIN, own.origin.clone());
-    let mut settings = ClientSettings::new(Vendor::Cloutility, &target.name, api_root(&own.url));
+    let mut settings = target.client_settings(api_root(&own.url));
     settings.request_timeout = target.timeout.min(Duration::from_secs(60));
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
     settings.default_headers = headers;
     let auth = OAuth::new(
         own.client_id.clone(),

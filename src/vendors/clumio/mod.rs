@@ -36,13 +36,13 @@ use serde_json::json;
 
 use self::client::{ClumioClient, PAGE_LIMIT, TokenAuth};
 use self::mapping::AssetKind;
-use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ClientSettings};
+use crate::adapter::{TargetSettings, with_deadline};
+use crate::api::ApiClient;
 use crate::clock::{Clock, before};
-use crate::model::{CollectorKind, Job, Storage, Vendor};
+use crate::model::{CollectorKind, Job, Storage};
 
 /// Part names of the optional listings not tied to an asset kind.
 pub const ALERTS_PART: &str = "alerts";
@@ -106,11 +106,8 @@ fn build(
 ) -> Result<Arc<dyn Adapter>, String> {
     let url = api_base(&own.url);
     let limiter = ratelimit::for_portal(&url);
-    let mut settings = ClientSettings::new(Vendor::Clumio, &target.name, url);
+    let mut settings = target.client_settings(url);
     settings.request_timeout = target.timeout.min(Duration::from_secs(60));
-    settings.max_concurrent_requests = target.max_concurrent_requests;
-    settings.tls = target.tls.clone();
-    settings.proxy_url = target.proxy_url.clone();
     if let Some(ou) = &own.organizational_unit {
         let value = HeaderValue::from_str(ou)
             .map_err(|_| format!("`organizational_unit`: {ou:?} is not a valid header value"))?;
@@ -134,6 +131,7 @@ fn build(
         clock: ctx.clock.clone(),
         context_ou: own.organizational_unit.clone(),
         concurrency: target.max_concurrent_requests.max(1),
+        collector_timeout: target.collector_timeout(),
     }))
 }
 
@@ -142,6 +140,8 @@ struct ClumioAdapter {
     clock: Clock,
     context_ou: Option<String>,
     concurrency: usize,
+    /// Each collector's own deadline within a refresh.
+    collector_timeout: Duration,
 }
 
 /// The organizational units the target sees, and the tenant of anything not tied to one
@@ -260,28 +260,38 @@ impl Adapter for ClumioAdapter {
             return Collection::failed(|| VendorError::Invalid(e.clone()));
         }
         let skips = Skips::default();
-        let (scope, jobs, alerts, audit) = tokio::join!(
-            self.scope(),
-            self.jobs(w),
-            self.alerts(),
-            self.audit_trails(w.since, None)
+        // Each collector's reads have their own deadline: a slow listing fails its own
+        // collector, the others keep their fresh data.
+        let d = self.collector_timeout;
+        // The organizational units are read first within the inventory's deadline; warnings
+        // and audit need them too, so they are kept even when a later listing is slow.
+        let scope_cell: std::sync::OnceLock<Scope> = std::sync::OnceLock::new();
+        let inventory_reads = with_deadline(CollectorKind::Inventory, d, async {
+            let scope = self.scope().await?;
+            let scope = scope_cell.get_or_init(|| scope);
+            self.inventory(w.now, scope, &skips).await
+        });
+        let (inventory, jobs, alerts, audit) = tokio::join!(
+            inventory_reads,
+            with_deadline(CollectorKind::Jobs, d, self.jobs(w)),
+            with_deadline(CollectorKind::Warnings, d, self.alerts()),
+            with_deadline(CollectorKind::Audit, d, self.audit_trails(w.since, None))
         );
         let alerts = skips.or_empty(CollectorKind::Warnings, ALERTS_PART, alerts);
         let audit = skips.or_empty(CollectorKind::Audit, AUDIT_TRAILS_PART, audit);
-        let scope = match scope {
-            Ok(s) => s,
-            Err(e) => {
-                return Collection {
-                    inventory: Err(e.clone()),
-                    jobs,
-                    warnings: Err(e.clone()),
-                    audit: Err(e.clone()),
-                    storage: Err(e),
-                    skipped: skips.take(),
-                };
-            }
+        let Some(scope) = scope_cell.get() else {
+            let e = inventory.err().unwrap_or_else(|| {
+                VendorError::Invalid("the organizational units were not read".into())
+            });
+            return Collection {
+                inventory: Err(e.clone()),
+                jobs,
+                warnings: Err(e.clone()),
+                audit: Err(e.clone()),
+                storage: Err(e),
+                skipped: skips.take(),
+            };
         };
-        let inventory = self.inventory(w.now, &scope, &skips).await;
         let tenant_by_asset: HashMap<&str, &str> = inventory
             .as_ref()
             .map(|objs| {

@@ -58,3 +58,26 @@ async fn throttling_is_waited_out() {
     let e = adapter.probe().await.unwrap_err().to_string();
     assert!(e.contains("HTTP 429"), "{e}");
 }
+
+/// Issue 13 point 3: a slow `jobstatus` fails the jobs collector on its own deadline (90 %
+/// of `timeout`), and the warnings built from it; inventory, audit and storage keep their
+/// fresh data.
+#[tokio::test]
+async fn a_slow_listing_fails_only_its_own_collector() {
+    let env = start(8, SimOptions::default()).await;
+    let auth = format!("    credentials_file: \"{}\"\n", env.key_file().display());
+    let adapter = env.adapter_from(&env.yaml(&auth, "").replace("timeout: 20s", "timeout: 2s"));
+    adapter.probe().await.unwrap();
+    env.fault("backupdr:slow=jobstatus@5s");
+    let started = std::time::Instant::now();
+    let c = adapter.collect(env.window()).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let e = c.jobs.unwrap_err().to_string();
+    assert!(e.contains("jobs collector timed out after 1s 800ms"), "{e}");
+    assert!(!c.inventory.unwrap().is_empty());
+    // Backup and DR's warnings include failure streaks computed from the jobs: they share
+    // the jobs' fate by design.
+    assert!(c.warnings.is_err());
+    assert!(c.audit.is_ok(), "{:?}", c.audit.err());
+    assert!(c.storage.is_ok(), "{:?}", c.storage.err());
+}

@@ -178,3 +178,30 @@ async fn the_client_rate_limit_keeps_under_the_gateway_limit() {
         "{n} requests in {elapsed:?}: faster than {rate}/s"
     );
 }
+
+/// Issue 13 point 3: a slow `/tasks` fails the jobs collector on its own deadline (90 % of
+/// the target's `timeout`); inventory, warnings, audit and storage of the same refresh come
+/// back with fresh data, within the refresh timeout.
+#[tokio::test]
+async fn a_slow_listing_fails_only_its_own_collector() {
+    let env = Env::start(20).await;
+    let adapter = env.adapter("    timeout: 2s\n");
+    fault(&env, "clumio:slow=tasks@5s");
+    let started = Instant::now();
+    let c = adapter.collect(env.window(HOUR)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let jobs = c.jobs.as_ref().unwrap_err().to_string();
+    assert!(
+        jobs.contains("jobs collector timed out after 1s 800ms"),
+        "{jobs}"
+    );
+    let objects = c.inventory.as_ref().expect("inventory is fresh");
+    assert!(!objects.is_empty());
+    assert!(c.warnings.is_ok(), "{:?}", c.warnings);
+    assert!(c.audit.is_ok(), "{:?}", c.audit);
+    assert!(c.storage.is_ok(), "{:?}", c.storage);
+    fault(&env, "clumio:clear");
+    let c = adapter.collect(env.window(HOUR)).await;
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+}
