@@ -14,6 +14,8 @@ pub mod exporter;
 pub mod facts;
 pub mod fleet;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod model;
 pub mod refresh;

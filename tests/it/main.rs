@@ -12,6 +12,7 @@ mod docs;
 mod e2e;
 mod exporter;
 mod facts;
+mod fuzz_corpus;
 mod hardening;
 mod refresh;
 mod report;

@@ -131,28 +131,7 @@ impl PromClient {
             .bytes()
             .await
             .map_err(|e| err(format!("reading the response: {}", e.without_url())))?;
-        let env: Envelope = serde_json::from_slice(&body).map_err(|e| {
-            let text = String::from_utf8_lossy(&body);
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect::<String>();
-            err(format!(
-                "HTTP {status}: not a query API response ({e}): {first}"
-            ))
-        })?;
-        if env.status != "success" {
-            return Err(err(format!(
-                "HTTP {status}: {}: {}",
-                env.error_type.unwrap_or_default(),
-                env.error.unwrap_or_default()
-            )));
-        }
-        env.data
-            .ok_or_else(|| err("the response has no data".into()))
+        decode_envelope(&endpoint, status, &body)
     }
 
     /// An instant query at `at`: a vector (one sample per series), or a matrix of raw
@@ -164,42 +143,7 @@ impl PromClient {
                 &[("query", query.to_owned()), ("time", seconds(at))],
             )
             .await?;
-        let bad = |detail: String| PromError {
-            endpoint: "POST /api/v1/query".into(),
-            detail,
-        };
-        match data.result_type.as_str() {
-            "vector" => {
-                let samples: Vec<VectorSample> = serde_json::from_value(data.result)
-                    .map_err(|e| bad(format!("bad vector result: {e}")))?;
-                Ok(samples
-                    .into_iter()
-                    .map(|s| Series {
-                        labels: s.metric,
-                        samples: value(&s.value.1)
-                            .map(|v| (s.value.0, v))
-                            .into_iter()
-                            .collect(),
-                    })
-                    .collect())
-            }
-            "matrix" => {
-                let series: Vec<MatrixSeries> = serde_json::from_value(data.result)
-                    .map_err(|e| bad(format!("bad matrix result: {e}")))?;
-                Ok(series
-                    .into_iter()
-                    .map(|s| Series {
-                        labels: s.metric,
-                        samples: s
-                            .values
-                            .iter()
-                            .filter_map(|(t, v)| value(v).map(|v| (*t, v)))
-                            .collect(),
-                    })
-                    .collect())
-            }
-            other => Err(bad(format!("expected a vector or matrix, got {other:?}"))),
-        }
+        instant_series(data)
     }
 
     /// A range query over `[from, to]`, in pieces; the series of all pieces are merged.
@@ -227,23 +171,8 @@ impl PromClient {
                     ],
                 )
                 .await?;
-            if data.result_type != "matrix" {
-                return Err(PromError {
-                    endpoint: "POST /api/v1/query_range".into(),
-                    detail: format!("expected a matrix result, got {:?}", data.result_type),
-                });
-            }
-            let series: Vec<MatrixSeries> =
-                serde_json::from_value(data.result).map_err(|e| PromError {
-                    endpoint: "POST /api/v1/query_range".into(),
-                    detail: format!("bad matrix result: {e}"),
-                })?;
-            for s in series {
-                merged.entry(s.metric).or_default().extend(
-                    s.values
-                        .iter()
-                        .filter_map(|(t, v)| value(v).map(|v| (*t, v))),
-                );
+            for s in range_series(data)? {
+                merged.entry(s.labels).or_default().extend(s.samples);
             }
             start = end + jiff::SignedDuration::from_secs(step_s);
         }
@@ -255,6 +184,123 @@ impl PromClient {
             })
             .collect())
     }
+}
+
+/// The query API envelope of a response body: its `data` on `"status": "success"`, else
+/// the error it names (or that it is not a query API response at all).
+fn decode_envelope(
+    endpoint: &str,
+    status: impl std::fmt::Display,
+    body: &[u8],
+) -> Result<Data, PromError> {
+    let err = |detail: String| PromError {
+        endpoint: endpoint.to_owned(),
+        detail,
+    };
+    let env: Envelope = serde_json::from_slice(body).map_err(|e| {
+        let text = String::from_utf8_lossy(body);
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>();
+        err(format!(
+            "HTTP {status}: not a query API response ({e}): {first}"
+        ))
+    })?;
+    if env.status != "success" {
+        return Err(err(format!(
+            "HTTP {status}: {}: {}",
+            env.error_type.unwrap_or_default(),
+            env.error.unwrap_or_default()
+        )));
+    }
+    env.data
+        .ok_or_else(|| err("the response has no data".into()))
+}
+
+/// The series of an instant query's `data`: a vector (one sample per series), or a matrix
+/// of raw samples when the query is a range selector.
+fn instant_series(data: Data) -> Result<Vec<Series>, PromError> {
+    let bad = |detail: String| PromError {
+        endpoint: "POST /api/v1/query".into(),
+        detail,
+    };
+    match data.result_type.as_str() {
+        "vector" => {
+            let samples: Vec<VectorSample> = serde_json::from_value(data.result)
+                .map_err(|e| bad(format!("bad vector result: {e}")))?;
+            Ok(samples
+                .into_iter()
+                .map(|s| Series {
+                    labels: s.metric,
+                    samples: value(&s.value.1)
+                        .map(|v| (s.value.0, v))
+                        .into_iter()
+                        .collect(),
+                })
+                .collect())
+        }
+        "matrix" => {
+            let series: Vec<MatrixSeries> = serde_json::from_value(data.result)
+                .map_err(|e| bad(format!("bad matrix result: {e}")))?;
+            Ok(series
+                .into_iter()
+                .map(|s| Series {
+                    labels: s.metric,
+                    samples: s
+                        .values
+                        .iter()
+                        .filter_map(|(t, v)| value(v).map(|v| (*t, v)))
+                        .collect(),
+                })
+                .collect())
+        }
+        other => Err(bad(format!("expected a vector or matrix, got {other:?}"))),
+    }
+}
+
+/// The series of one range query piece's `data` (a matrix).
+fn range_series(data: Data) -> Result<Vec<Series>, PromError> {
+    let bad = |detail: String| PromError {
+        endpoint: "POST /api/v1/query_range".into(),
+        detail,
+    };
+    if data.result_type != "matrix" {
+        return Err(bad(format!(
+            "expected a matrix result, got {:?}",
+            data.result_type
+        )));
+    }
+    let series: Vec<MatrixSeries> =
+        serde_json::from_value(data.result).map_err(|e| bad(format!("bad matrix result: {e}")))?;
+    Ok(series
+        .into_iter()
+        .map(|s| Series {
+            labels: s.metric,
+            samples: s
+                .values
+                .iter()
+                .filter_map(|(t, v)| value(v).map(|v| (*t, v)))
+                .collect(),
+        })
+        .collect())
+}
+
+/// A range query piece's response body as [`PromClient::range`] reads it (the fuzzing
+/// entry point; `crate::fuzzing`).
+#[doc(hidden)]
+pub fn decode_range(body: &[u8]) -> Result<Vec<Series>, PromError> {
+    range_series(decode_envelope("POST /api/v1/query_range", "200 OK", body)?)
+}
+
+/// An instant query's response body as [`PromClient::instant`] reads it (the fuzzing entry
+/// point; `crate::fuzzing`).
+#[doc(hidden)]
+pub fn decode_instant(body: &[u8]) -> Result<Vec<Series>, PromError> {
+    instant_series(decode_envelope("POST /api/v1/query", "200 OK", body)?)
 }
 
 /// A PromQL string literal of `s`.

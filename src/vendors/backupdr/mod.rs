@@ -6,6 +6,8 @@
 //! reachability, events and runs of failed backups.
 
 mod client;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod google;
 mod mapping;
 #[cfg(test)]

@@ -10,6 +10,8 @@
 
 mod client;
 mod events;
+#[doc(hidden)]
+pub mod fuzz;
 mod mapping;
 mod paths;
 #[cfg(test)]

@@ -8,6 +8,8 @@
 
 mod client;
 mod collect;
+#[doc(hidden)]
+pub mod fuzz;
 mod inventory;
 mod jobs;
 mod mapping;

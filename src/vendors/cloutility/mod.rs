@@ -13,6 +13,8 @@
 
 mod client;
 mod collect;
+#[doc(hidden)]
+pub mod fuzz;
 mod inventory;
 mod mapping;
 #[cfg(test)]

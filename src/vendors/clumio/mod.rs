@@ -15,6 +15,8 @@
 //! 100 requests per second.
 
 mod client;
+#[doc(hidden)]
+pub mod fuzz;
 mod inventory;
 mod mapping;
 #[cfg(test)]
