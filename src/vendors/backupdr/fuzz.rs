@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 
-use super::read::{self, Appliances};
+use super::collect::{self, Appliances};
 use super::wire::{
     ApplicationRest, AuditRest, BackupRest, ClusterRest, DiskPoolRest, EventRest, JobRest, Page,
     PolicyRest, SessionRest, SlaRest, SltRest, TokenResponse, VersionRest,
@@ -42,20 +42,20 @@ pub fn decode_and_map(data: &[u8]) {
     let _ = mapping::template_rpo(&policies);
 
     let jobs = items::<JobRest>(data);
-    let _ = read::jobs_to_model(&jobs);
+    let _ = collect::jobs_to_model(&jobs);
     let tenants: HashMap<String, String> = jobs
         .iter()
         .filter_map(|j| Some((j.appid.clone()?, "t".to_owned())))
         .collect();
     let _ = warnings::failure_streak_warnings(&jobs, &tenants);
-    let _ = read::merge_jobs(jobs.clone(), jobs);
+    let _ = collect::merge_jobs(jobs.clone(), jobs);
 
     for a in items::<AuditRest>(data) {
         let _ = mapping::audit_event(&a);
     }
 
     let pools = items::<DiskPoolRest>(data);
-    let _ = read::storage(&pools, &appliances);
+    let _ = collect::storage(&pools, &appliances);
     let _ = warnings::pool_warnings(&pools, &appliances);
 
     let events = items::<EventRest>(data);

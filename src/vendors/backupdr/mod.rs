@@ -6,13 +6,13 @@
 //! reachability, events and runs of failed backups.
 
 mod client;
+mod collect;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod google;
 mod mapping;
 #[cfg(test)]
 mod proptests;
-mod read;
 mod settings;
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use self::client::{Console, SessionAuth};
-use self::read::Appliances;
+use self::collect::Appliances;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
@@ -102,7 +102,7 @@ impl BackupDr {
         &self,
         skips: &Skips,
     ) -> (Appliances, Result<Vec<wire::ClusterRest>, VendorError>) {
-        let clusters = read::appliances(&self.console, skips).await;
+        let clusters = collect::appliances(&self.console, skips).await;
         let names = match &clusters {
             Ok(c) => Appliances::new(c),
             Err(_) => Appliances::default(),
@@ -125,19 +125,23 @@ impl Adapter for BackupDr {
             with_deadline(
                 CollectorKind::Inventory,
                 d,
-                read::inventory(c, &names, true, self.concurrency, &skips)
+                collect::inventory(c, &names, true, self.concurrency, &skips)
             ),
-            with_deadline(CollectorKind::Jobs, d, read::jobs_window(c, window.since)),
+            with_deadline(
+                CollectorKind::Jobs,
+                d,
+                collect::jobs_window(c, window.since)
+            ),
             with_deadline(
                 CollectorKind::Audit,
                 d,
-                read::audit(c, window.since, None, &skips)
+                collect::audit(c, window.since, None, &skips)
             ),
-            with_deadline(CollectorKind::Storage, d, read::pools(c, &skips)),
+            with_deadline(CollectorKind::Storage, d, collect::pools(c, &skips)),
             with_deadline(
                 CollectorKind::Warnings,
                 d,
-                read::events(c, window.since, &skips)
+                collect::events(c, window.since, &skips)
             ),
         );
 
@@ -173,12 +177,12 @@ impl Adapter for BackupDr {
             (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => Err(e.clone()),
         };
         let storage = match &pools {
-            Ok(p) => Ok(read::storage(p.as_deref().unwrap_or_default(), &names)),
+            Ok(p) => Ok(collect::storage(p.as_deref().unwrap_or_default(), &names)),
             Err(e) => Err(e.clone()),
         };
         Collection {
             inventory,
-            jobs: jobs.map(|j| read::jobs_to_model(&j)),
+            jobs: jobs.map(|j| collect::jobs_to_model(&j)),
             warnings,
             audit,
             storage,
@@ -203,12 +207,12 @@ impl Adapter for BackupDr {
         let c = &self.console;
         let skips = Skips::default();
         let (names, _) = self.appliances(&skips).await;
-        let mut objects = read::inventory(c, &names, false, self.concurrency, &skips).await?;
+        let mut objects = collect::inventory(c, &names, false, self.concurrency, &skips).await?;
         let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
         let (jobs, audit, oldest) = tokio::join!(
-            read::jobs_period(c, period.from, period.to, lookback, &ids, self.concurrency),
-            read::audit(c, period.from, Some(period.to), &skips),
-            read::oldest_job(c),
+            collect::jobs_period(c, period.from, period.to, lookback, &ids, self.concurrency),
+            collect::audit(c, period.from, Some(period.to), &skips),
+            collect::oldest_job(c),
         );
         // The console prunes old jobs: before its oldest one, history is gone.
         if let Some(oldest) = oldest? {

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::collect::{self, Appliances};
 use super::mapping;
-use super::read::{self, Appliances};
 use super::warnings;
 use super::wire::{AuditRest, BackupRest, ClusterRest, DiskPoolRest, JobRest, Page};
 use crate::model::{AuditAction, JobResult};
@@ -149,7 +149,7 @@ proptest! {
         if j.result == JobResult::Running {
             prop_assert!(j.end.is_none());
         }
-        let jobs = read::jobs_to_model(&[w]);
+        let jobs = collect::jobs_to_model(&[w]);
         prop_assert_eq!(jobs.len(), 1);
     }
 
@@ -170,7 +170,7 @@ proptest! {
         let pools: Vec<DiskPoolRest> = (0..n).map(|_| decode(&vary(&pool(), &pch, &[]))).collect();
         let clusters: Vec<ClusterRest> = vec![decode(&vary(&cluster(), &cch, &[]))];
         let names = Appliances::new(&clusters);
-        let storage = read::storage(&pools, &names);
+        let storage = collect::storage(&pools, &names);
         prop_assert_eq!(storage.pools.len(), n, "every pool is listed");
         for w in warnings::pool_warnings(&pools, &names) {
             prop_assert!(!w.message.is_empty());

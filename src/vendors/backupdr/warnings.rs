@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use super::collect::{Appliances, pool_label};
 use super::mapping;
-use super::read::{Appliances, pool_label};
 use super::wire::{ClusterRest, DiskPoolRest, EventRest, JobRest};
 use crate::model::{JobKind, JobResult, Severity, Warning};
 
@@ -169,7 +169,7 @@ pub fn event_warnings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendors::backupdr::read::storage;
+    use crate::vendors::backupdr::collect::storage;
 
     fn wjob(id: &str, app: &str, status: &str, end_s: i64) -> JobRest {
         JobRest {

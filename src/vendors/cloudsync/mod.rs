@@ -9,6 +9,7 @@
 //! set.
 
 mod client;
+mod collect;
 mod events;
 #[doc(hidden)]
 pub mod fuzz;
@@ -26,19 +27,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
-use jiff::Timestamp;
 use url::Url;
 
 use self::client::{Api, Auth0};
-use self::wire::{AuditGroup, DataBroker, Relationship, RelationshipsStats};
+use self::collect::{Want, audit_events, audit_off, gather, objects};
 use crate::adapter::TargetSettings;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
-use crate::api::{ApiClient, ApiError};
+use crate::api::ApiClient;
 use crate::clock::Clock;
-use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, Warning};
+use crate::model::{CollectorKind, Job, Storage, Warning};
 
 /// The public Cloud Sync API, used when a target has no `url`.
 pub const DEFAULT_URL: &str = "https://api.cloudsync.netapp.com";
@@ -109,165 +108,6 @@ struct CloudSync {
     account_id: Option<String>,
     clock: Clock,
     concurrency: usize,
-}
-
-/// One account: its id (for `x-account-id`) and its name (the tenant).
-#[derive(Clone, Debug)]
-struct Tenant {
-    id: String,
-    name: String,
-}
-
-/// What to read of each account.
-#[derive(Clone, Copy)]
-struct Want {
-    brokers: bool,
-    stats: bool,
-    audit: Option<(Timestamp, Timestamp)>,
-}
-
-struct AccountData {
-    tenant: Tenant,
-    relationships: Result<Vec<Relationship>, ApiError>,
-    brokers: Option<Result<Vec<DataBroker>, ApiError>>,
-    stats: Option<Result<RelationshipsStats, ApiError>>,
-    audit: Option<Result<Vec<AuditGroup>, ApiError>>,
-}
-
-fn audit_off() -> VendorError {
-    VendorError::Unsupported(
-        "audit events come from the BlueXP audit service; set `audit_url` (e.g. https://cloudmanager.cloud.netapp.com) to read them".into(),
-    )
-}
-
-/// Every account's part, or the first error (one unreadable account fails the collector:
-/// a partial inventory would look like deleted relationships). With `optional`, a listing
-/// an account refuses (403/404) is recorded as a skipped part and the other accounts count.
-fn gather<T, U>(
-    data: &[AccountData],
-    part: impl Fn(&AccountData) -> Option<&Result<T, ApiError>>,
-    optional: Option<(&Skips, CollectorKind, &'static str)>,
-    mut each: impl FnMut(&Tenant, &T, &mut Vec<U>),
-) -> Result<Vec<U>, VendorError> {
-    let mut out = Vec::new();
-    for d in data {
-        match part(d) {
-            Some(Ok(v)) => each(&d.tenant, v, &mut out),
-            Some(Err(e)) => {
-                let e = VendorError::Api(e.clone());
-                match optional {
-                    Some((skips, collector, name)) if Skips::is_refusal(&e) => {
-                        skips.record(collector, name, format!("account {}: {e}", d.tenant.id));
-                    }
-                    _ => return Err(e),
-                }
-            }
-            None => {}
-        }
-    }
-    Ok(out)
-}
-
-impl CloudSync {
-    /// The accounts to read: every one the user sees, or the configured one.
-    async fn tenants(&self) -> Result<Vec<Tenant>, VendorError> {
-        let accounts = self.api.accounts().await?;
-        let all: Vec<Tenant> = accounts
-            .into_iter()
-            .filter_map(|a| {
-                let id = a.account_id.filter(|i| !i.is_empty())?;
-                let name = a
-                    .name
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| id.clone());
-                Some(Tenant { id, name })
-            })
-            .collect();
-        match &self.account_id {
-            None => Ok(all),
-            Some(wanted) => match all.iter().find(|t| &t.id == wanted) {
-                Some(t) => Ok(vec![t.clone()]),
-                None => {
-                    let seen: Vec<&str> = all.iter().map(|t| t.id.as_str()).collect();
-                    Err(VendorError::Invalid(format!(
-                        "account_id {wanted:?} is not among the accounts this user sees ({})",
-                        if seen.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            seen.join(", ")
-                        }
-                    )))
-                }
-            },
-        }
-    }
-
-    async fn read_account(&self, tenant: Tenant, want: Want) -> AccountData {
-        let id = tenant.id.as_str();
-        let (relationships, brokers, stats, audit) = futures::join!(
-            self.api.relationships(id),
-            async {
-                if want.brokers {
-                    Some(self.api.data_brokers(id).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                if want.stats {
-                    Some(self.api.relationships_stats(id).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                match (want.audit, &self.api.audit_url) {
-                    (Some((from, to)), Some(_)) => Some(self.api.audit(id, from, to).await),
-                    _ => None,
-                }
-            },
-        );
-        AccountData {
-            tenant,
-            relationships,
-            brokers,
-            stats,
-            audit,
-        }
-    }
-
-    async fn read(&self, want: Want) -> Result<Vec<AccountData>, VendorError> {
-        let tenants = self.tenants().await?;
-        Ok(futures::stream::iter(tenants)
-            .map(|t| self.read_account(t, want))
-            .buffered(self.concurrency)
-            .collect()
-            .await)
-    }
-}
-
-fn objects(data: &[AccountData]) -> Result<Vec<Object>, VendorError> {
-    gather(
-        data,
-        |d| Some(&d.relationships),
-        None,
-        |t, rels, out| out.extend(rels.iter().filter_map(|r| mapping::object(r, &t.name))),
-    )
-}
-
-fn audit_events(data: &[AccountData], skips: &Skips) -> Result<Vec<AuditEvent>, VendorError> {
-    gather(
-        data,
-        |d| d.audit.as_ref(),
-        Some((skips, CollectorKind::Audit, "audit")),
-        |t, groups, out| {
-            out.extend(
-                groups
-                    .iter()
-                    .filter_map(|g| events::audit_event(g, &t.name)),
-            )
-        },
-    )
 }
 
 #[async_trait]

@@ -7,8 +7,9 @@ use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
 use serde_json::json;
 
+use super::collect::{Scope, limit};
 use super::mapping::{self, AssetKind};
-use super::{ClumioAdapter, Scope, TASK_HISTORY, client, limit, wire};
+use super::{ClumioAdapter, TASK_HISTORY, client, wire};
 use crate::adapter::{Skips, VendorError};
 use crate::clock::before;
 use crate::model::{CollectorKind, Object};

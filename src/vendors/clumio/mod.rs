@@ -15,6 +15,7 @@
 //! 100 requests per second.
 
 mod client;
+mod collect;
 #[doc(hidden)]
 pub mod fuzz;
 mod inventory;
@@ -32,11 +33,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::json;
 
-use self::client::{ClumioClient, PAGE_LIMIT, TokenAuth};
+use self::client::{ClumioClient, TokenAuth};
+use self::collect::{Scope, sort_jobs, ts};
 use self::mapping::AssetKind;
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
@@ -144,112 +145,6 @@ struct ClumioAdapter {
     concurrency: usize,
     /// Each collector's own deadline within a refresh.
     collector_timeout: Duration,
-}
-
-/// The organizational units the target sees, and the tenant of anything not tied to one
-/// asset (alerts on accounts, audit events on users).
-struct Scope {
-    ou_names: HashMap<String, String>,
-    tenant: String,
-}
-
-impl Scope {
-    fn tenant_of_ou(&self, ou: Option<&str>) -> String {
-        ou.and_then(|id| self.ou_names.get(id))
-            .cloned()
-            .unwrap_or_else(|| self.tenant.clone())
-    }
-}
-
-/// A filter in Clumio's query syntax, timestamps in whole seconds.
-fn ts(t: Timestamp) -> String {
-    Timestamp::from_second(t.as_second())
-        .unwrap_or(t)
-        .to_string()
-}
-
-fn limit() -> (&'static str, String) {
-    ("limit", PAGE_LIMIT.to_string())
-}
-
-impl ClumioAdapter {
-    async fn scope(&self) -> Result<Scope, VendorError> {
-        let ous: Vec<wire::OrganizationalUnit> =
-            self.client.list_all(&client::OUS, &[limit()]).await?;
-        let mut ou_names = HashMap::new();
-        let mut root = None;
-        for ou in &ous {
-            let (Some(id), Some(name)) = (&ou.id, &ou.name) else {
-                continue;
-            };
-            if ou.parent_id.as_deref().is_none_or(str::is_empty) {
-                root = Some(name.clone());
-            }
-            ou_names.insert(id.clone(), name.clone());
-        }
-        let context = self.context_ou.as_deref().unwrap_or(GLOBAL_OU);
-        let tenant = ou_names
-            .get(context)
-            .cloned()
-            .or(root)
-            .unwrap_or_else(|| context.to_owned());
-        Ok(Scope { ou_names, tenant })
-    }
-
-    async fn tasks(&self, filter: serde_json::Value) -> Result<Vec<wire::Task>, VendorError> {
-        self.client
-            .list_all(&client::TASKS, &[limit(), ("filter", filter.to_string())])
-            .await
-    }
-
-    /// Jobs that ended in the window or are still running.
-    async fn jobs(&self, w: Window) -> Result<Vec<Job>, VendorError> {
-        let created_since = ts(before(w.since, TASK_OVERLAP));
-        let (recent, running) = tokio::join!(
-            self.tasks(json!({ "created_timestamp": { "$gte": created_since } })),
-            self.tasks(json!({ "status": { "$in": ["queued", "in_progress", "aborting"] } })),
-        );
-        let mut by_id: HashMap<String, Job> = HashMap::new();
-        for t in recent?.iter().chain(running?.iter()) {
-            if let Some(job) = mapping::job_from_task(t) {
-                by_id.insert(job.id.clone(), job);
-            }
-        }
-        let mut jobs: Vec<Job> = by_id
-            .into_values()
-            .filter(|j| !j.result.is_finished() || j.time().is_some_and(|t| t >= w.since))
-            .collect();
-        sort_jobs(&mut jobs);
-        Ok(jobs)
-    }
-
-    async fn alerts(&self) -> Result<Vec<wire::Alert>, VendorError> {
-        let filter = json!({ "status": { "$in": ["active"] } }).to_string();
-        self.client
-            .list_all(&client::ALERTS, &[limit(), ("filter", filter)])
-            .await
-    }
-
-    async fn audit_trails(
-        &self,
-        from: Timestamp,
-        to: Option<Timestamp>,
-    ) -> Result<Vec<wire::AuditTrail>, VendorError> {
-        let filter = match to {
-            Some(to) => json!({ "start_timestamp": { "$gte": ts(from), "$lt": ts(to) } }),
-            None => json!({ "start_timestamp": { "$gte": ts(from) } }),
-        };
-        self.client
-            .list_all(
-                &client::AUDIT_TRAILS,
-                &[limit(), ("filter", filter.to_string())],
-            )
-            .await
-    }
-}
-
-fn sort_jobs(jobs: &mut [Job]) {
-    jobs.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
 }
 
 #[async_trait]

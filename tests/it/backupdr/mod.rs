@@ -3,6 +3,7 @@
 
 mod auth;
 mod collect;
+mod config;
 mod faults;
 mod metrics;
 mod simulator;

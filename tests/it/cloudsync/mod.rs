@@ -3,10 +3,10 @@
 
 mod auth;
 mod collect;
-mod docs;
+mod config;
 mod faults;
 mod metrics;
-mod tolerance;
+mod variants;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;

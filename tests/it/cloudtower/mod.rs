@@ -21,11 +21,10 @@ use jiff::{SignedDuration, Timestamp};
 mod auth;
 mod collect;
 mod config;
-mod exporter;
 mod faults;
-mod parts;
+mod metrics;
 mod simulator;
-mod urls;
+mod variants;
 
 /// 2026-03-15T10:37:00Z.
 const NOW: i64 = 1_773_571_020;

@@ -138,36 +138,3 @@ async fn wrong_password_is_a_refused_login_that_names_the_endpoint() {
     // The password file is read at every login: fixing it is enough.
     std::fs::write(h.dir.path().join("password"), PASSWORD).unwrap();
 }
-
-#[tokio::test]
-async fn the_portal_url_with_or_without_v1_and_a_trailing_slash_is_one_api_base() {
-    let h = Harness::start().await;
-    let base = h.base.to_string();
-    let configured = format!("url: \"{base}\"");
-    for url in [
-        base.clone(),
-        format!("{base}/"),
-        format!("{base}/v1"),
-        format!("{base}/v1/"),
-    ] {
-        let text = h
-            .config("")
-            .replace(&configured, &format!("url: \"{url}\""));
-        let settings = Settings::parse(&text, Path::new("test.yml")).unwrap();
-        let a = vendors::build(
-            &settings.targets[0],
-            &AdapterContext {
-                metrics: h.metrics.clone(),
-                clock: h.clock.clone(),
-            },
-        )
-        .unwrap();
-        let line = a.probe().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert!(
-            line.contains(&format!("at API base {base}/v1,")),
-            "{url}: {line}"
-        );
-        let got = a.collect(h.window()).await;
-        assert!(got.inventory.is_ok() && got.jobs.is_ok(), "{url}");
-    }
-}

@@ -3,11 +3,12 @@
 
 mod auth;
 mod collect;
-mod docs;
-mod fault_injection;
+mod config;
+mod faults;
 mod history;
 mod metrics;
 mod simulator;
+mod variants;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -27,7 +28,7 @@ use backup_exporter::config::Settings;
 use backup_exporter::model::{
     self, AuditAction, AuditEvent, Job, JobKind, JobResult, Severity, Vendor, Warning,
 };
-use backup_exporter::sim::faults::{self, FaultLayerState};
+use backup_exporter::sim::faults::{self as fault_layer, FaultLayerState};
 use backup_exporter::sim::{FaultSpec, Faults, SimContext};
 use backup_exporter::vendors;
 use backup_exporter::vendors::cloutility::sim::data::{
@@ -82,7 +83,10 @@ impl Harness {
             "/cloutility",
             vendor_sim
                 .router
-                .layer(axum::middleware::from_fn_with_state(layer, faults::inject)),
+                .layer(axum::middleware::from_fn_with_state(
+                    layer,
+                    fault_layer::inject,
+                )),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -4,9 +4,9 @@
 mod collect;
 mod config;
 mod faults;
+mod history;
 mod metrics;
-mod report;
-mod sim_http;
+mod simulator;
 mod variants;
 
 use std::collections::{BTreeMap, HashMap};
