@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use super::gzip::{CompressError, Segment, SegmentWriter};
 use crate::model::JobResult;
-use crate::state::{CollectorKind, CollectorStatus, ObjectView, TargetView};
+use crate::state::{CollectorKind, CollectorStatus, ObjectFacts, ObjectView, TargetView};
 
 /// How a refresh's families are rendered.
 #[derive(Clone, Debug)]
@@ -438,6 +438,40 @@ fn objects(r: &mut Renderer, v: &TargetView) -> Result<(), CompressError> {
             .iter()
             .filter_map(|o| o.facts.as_ref().map(|f| (o, f)))
     };
+    // The shapes most object families share: one value per object where the inventory (or
+    // the object's facts) has one, and a 1-of-N gauge over the finished results.
+    let per_object = |r: &mut Renderer, name, help, value: &dyn Fn(&ObjectView) -> Option<f64>| {
+        r.gauges(name, help, inv, |l| {
+            for o in &v.objects {
+                if let Some(x) = value(o) {
+                    l.gauge(&id(o), x);
+                }
+            }
+        })
+    };
+    let per_fact =
+        |r: &mut Renderer, name, help, value: &dyn Fn(&ObjectView, &ObjectFacts) -> Option<f64>| {
+            r.gauges(name, help, facts, |l| {
+                for (o, f) in with_facts() {
+                    if let Some(x) = value(o, f) {
+                        l.gauge(&id(o), x);
+                    }
+                }
+            })
+        };
+    let one_hot =
+        |r: &mut Renderer, name, help, result: &dyn Fn(&ObjectFacts) -> Option<JobResult>| {
+            r.gauges(name, help, facts, |l| {
+                for (o, f) in with_facts() {
+                    let Some(last) = result(f) else { continue };
+                    let [a, b, c, d, e] = id(o);
+                    for res in FINISHED {
+                        let labels = [a, b, c, d, e, ("result", res.as_str())];
+                        l.gauge(&labels, if res == last { 1.0 } else { 0.0 });
+                    }
+                }
+            })
+        };
     r.gauges(
         "backup_object_info",
         cached!("Metadata of a protected object; always 1."),
@@ -468,191 +502,101 @@ fn objects(r: &mut Renderer, v: &TargetView) -> Result<(), CompressError> {
             }
         },
     )?;
-    r.gauges(
+    per_object(
+        r,
         "backup_object_rpo_seconds",
         cached!("Recovery point objective that applies to the object (rule, policy or default)."),
-        inv,
-        |l| {
-            for o in &v.objects {
-                l.gauge(&id(o), o.rpo.as_secs_f64());
-            }
-        },
+        &|o| Some(o.rpo.as_secs_f64()),
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_last_success_timestamp_seconds",
         cached!("End of the newest successful backup; 0 if none is known."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                l.gauge(&id(o), f.last_success.map(ts).unwrap_or(0.0));
-            }
-        },
+        &|_, f| Some(f.last_success.map(ts).unwrap_or(0.0)),
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_last_attempt_timestamp_seconds",
         cached!("End of the newest finished backup attempt."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                if let Some(t) = f.last_attempt {
-                    l.gauge(&id(o), ts(t));
-                }
-            }
-        },
+        &|_, f| f.last_attempt.map(ts),
     )?;
-    r.gauges(
+    one_hot(
+        r,
         "backup_object_last_result",
         cached!("1 for the result of the newest finished attempt, 0 for the others."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                let Some(last) = f.last_result else { continue };
-                let [a, b, c, d, e] = id(o);
-                for res in FINISHED {
-                    let labels = [a, b, c, d, e, ("result", res.as_str())];
-                    l.gauge(&labels, if res == last { 1.0 } else { 0.0 });
-                }
-            }
-        },
+        &|f| f.last_result,
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_last_duration_seconds",
         cached!("Duration of the newest finished attempt."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                if let Some(d) = f.last_duration {
-                    l.gauge(&id(o), d.as_secs_f64());
-                }
-            }
-        },
+        &|_, f| f.last_duration.map(|d| d.as_secs_f64()),
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_last_transferred_bytes",
         cached!("Bytes transferred by the newest finished attempt."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                if let Some(b) = f.last_transferred {
-                    l.gauge(&id(o), b as f64);
-                }
-            }
-        },
+        &|_, f| f.last_transferred.map(|b| b as f64),
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_consecutive_failures",
         cached!("Failed or missed attempts since the last success."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                l.gauge(&id(o), f.consecutive_failures as f64);
-            }
-        },
+        &|_, f| Some(f.consecutive_failures as f64),
     )?;
-    r.gauges(
+    per_object(
+        r,
         "backup_object_protected_bytes",
         cached!("Size of the protected data, where the vendor tells."),
-        inv,
-        |l| {
-            for o in &v.objects {
-                if let Some(b) = o.object.protected_bytes {
-                    l.gauge(&id(o), b as f64);
-                }
-            }
-        },
+        &|o| o.object.protected_bytes.map(|b| b as f64),
     )?;
-    r.gauges(
+    per_object(
+        r,
         "backup_object_stored_bytes",
         cached!("Bytes the backups of the object occupy, where the vendor tells."),
-        inv,
-        |l| {
-            for o in &v.objects {
-                if let Some(b) = o.object.stored_bytes {
-                    l.gauge(&id(o), b as f64);
-                }
-            }
-        },
+        &|o| o.object.stored_bytes.map(|b| b as f64),
     )?;
-    r.gauges(
+    per_object(
+        r,
         "backup_object_restore_points",
         cached!("Restore points kept, where the vendor tells."),
-        inv,
-        |l| {
-            for o in &v.objects {
-                if let Some(n) = o.object.restore_points {
-                    l.gauge(&id(o), n as f64);
-                }
-            }
-        },
+        &|o| o.object.restore_points.map(|n| n as f64),
     )?;
-    r.gauges(
+    per_object(
+        r,
         "backup_object_latest_restore_point_timestamp_seconds",
         cached!("Time of the newest restore point, where the vendor tells."),
-        inv,
-        |l| {
-            for o in &v.objects {
-                if let Some(t) = o.object.latest_restore_point {
-                    l.gauge(&id(o), ts(t));
-                }
-            }
-        },
+        &|o| o.object.latest_restore_point.map(ts),
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_last_restore_timestamp_seconds",
         cached!("End of the newest finished restore, where the vendor lists restores."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                if let Some(t) = f.last_restore {
-                    l.gauge(&id(o), ts(t));
-                }
-            }
-        },
+        &|_, f| f.last_restore.map(ts),
     )?;
-    r.gauges(
+    one_hot(
+        r,
         "backup_object_last_restore_result",
         cached!("1 for the result of the newest finished restore, 0 for the others."),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                let Some(last) = f.last_restore_result else {
-                    continue;
-                };
-                let [a, b, c, d, e] = id(o);
-                for res in FINISHED {
-                    let labels = [a, b, c, d, e, ("result", res.as_str())];
-                    l.gauge(&labels, if res == last { 1.0 } else { 0.0 });
-                }
-            }
-        },
+        &|f| f.last_restore_result,
     )?;
-    r.gauges(
+    per_fact(
+        r,
         "backup_object_last_restore_success_timestamp_seconds",
         cached!(
             "End of the newest successful restore; 0 if none is known and a restore-test interval applies."
         ),
-        facts,
-        |l| {
-            for (o, f) in with_facts() {
-                match (f.last_restore_success, o.restore_interval) {
-                    (Some(t), _) => l.gauge(&id(o), ts(t)),
-                    (None, Some(_)) => l.gauge(&id(o), 0.0),
-                    (None, None) => {}
-                }
-            }
+        &|o, f| match (f.last_restore_success, o.restore_interval) {
+            (Some(t), _) => Some(ts(t)),
+            (None, Some(_)) => Some(0.0),
+            (None, None) => None,
         },
     )?;
-    r.gauges(
+    per_object(
+        r,
         "backup_object_restore_test_interval_seconds",
         cached!("How old the newest successful restore may be; only where an interval applies."),
-        inv,
-        |l| {
-            for o in &v.objects {
-                if let Some(i) = o.restore_interval {
-                    l.gauge(&id(o), i.as_secs_f64());
-                }
-            }
-        },
+        &|o| o.restore_interval.map(|i| i.as_secs_f64()),
     )
 }
 
