@@ -5,7 +5,8 @@
 //! strings, very long and non-ASCII strings.
 
 use proptest::prelude::*;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
 /// What to do at one place of the document, drawn by proptest.
 #[derive(Clone, Debug)]
@@ -105,6 +106,112 @@ fn walk(
         },
         _ => v.clone(),
     }
+}
+
+// Field by field: a few changes, each on one field of one item, for the tests that want to
+// name what changed (Backup and DR, Clumio).
+
+/// One variation of one field.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Remove,
+    Null,
+    /// A word or text of our choosing: unknown enum words, long and non-ASCII strings.
+    Text(String),
+    /// A number written as a string.
+    NumberAsString,
+    /// An integer written as a float in a string (`"100.0"`).
+    NumberAsFloatString,
+    /// A number of our choosing: huge, negative, zero.
+    Number(i64),
+    EmptyList,
+    /// An unknown field beside the known ones.
+    Extra(String, String),
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_]{1,20}",
+        "\\PC{0,40}",
+        "[ÄÖÜßéñ漢字🙂]{1,10}",
+        "[a-z]{1,4}".prop_map(|s| s.repeat(3000)),
+    ]
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        Just(Change::Remove),
+        Just(Change::Null),
+        text().prop_map(Change::Text),
+        Just(Change::NumberAsString),
+        Just(Change::NumberAsFloatString),
+        prop_oneof![Just(i64::MAX), Just(i64::MIN), Just(0), any::<i64>()].prop_map(Change::Number),
+        Just(Change::EmptyList),
+        ("x_[a-z]{1,8}", text()).prop_map(|(k, v)| Change::Extra(k, v)),
+    ]
+}
+
+/// `item` with `changes`, each on the field at an index into the object's keys (modulo their number);
+/// `keep` are fields whose value is left alone (identity: what makes the item this item).
+pub fn vary_fields(item: &Value, changes: &[(usize, Change)], keep: &[&str]) -> Value {
+    let mut v = item.clone();
+    let Some(obj) = v.as_object_mut() else {
+        return v;
+    };
+    for (i, c) in changes {
+        let keys: Vec<String> = obj
+            .keys()
+            .filter(|k| !keep.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        if let Change::Extra(k, val) = c {
+            obj.insert(k.clone(), json!(val));
+            continue;
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let key = &keys[i % keys.len()];
+        match c {
+            Change::Remove => {
+                obj.remove(key);
+            }
+            Change::Null => {
+                obj.insert(key.clone(), Value::Null);
+            }
+            Change::Text(t) if obj[key].is_string() => {
+                obj.insert(key.clone(), json!(t));
+            }
+            Change::NumberAsString if obj[key].is_number() => {
+                let s = obj[key].to_string();
+                obj.insert(key.clone(), json!(s));
+            }
+            Change::NumberAsFloatString if obj[key].is_i64() || obj[key].is_u64() => {
+                let s = format!("{}.0", obj[key]);
+                obj.insert(key.clone(), json!(s));
+            }
+            Change::Number(n) if obj[key].is_number() => {
+                obj.insert(key.clone(), json!(n));
+            }
+            Change::EmptyList if obj[key].is_array() => {
+                obj.insert(key.clone(), json!([]));
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+pub fn decode<T: DeserializeOwned>(v: &Value) -> T {
+    match serde_json::from_value(v.clone()) {
+        Ok(t) => t,
+        Err(e) => panic!("a spec-valid variation does not decode: {e}\n{v}"),
+    }
+}
+
+/// Up to eight changes, each on the field at an index into the item's keys.
+pub fn changes() -> impl Strategy<Value = Vec<(usize, Change)>> {
+    prop::collection::vec((0usize..64, change()), 0..8)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! identity is dropped, and an unknown word is kept as the vendor wrote it.
 
 use proptest::prelude::*;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::collect::{self, Appliances};
@@ -13,92 +12,7 @@ use super::mapping;
 use super::warnings;
 use super::wire::{AuditRest, BackupRest, ClusterRest, DiskPoolRest, JobRest, Page};
 use crate::model::{AuditAction, JobResult};
-
-#[derive(Clone, Debug)]
-enum Change {
-    Remove,
-    Null,
-    Text(String),
-    NumberAsString,
-    NumberAsFloatString,
-    Number(i64),
-    EmptyList,
-    Extra(String, String),
-}
-
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-z_]{1,20}",
-        "\\PC{0,40}",
-        "[ÄÖÜßéñ漢字🙂]{1,10}",
-        "[a-z]{1,4}".prop_map(|s| s.repeat(3000)),
-    ]
-}
-
-fn change() -> impl Strategy<Value = Change> {
-    prop_oneof![
-        Just(Change::Remove),
-        Just(Change::Null),
-        text().prop_map(Change::Text),
-        Just(Change::NumberAsString),
-        Just(Change::NumberAsFloatString),
-        prop_oneof![Just(i64::MAX), Just(i64::MIN), Just(0), any::<i64>()].prop_map(Change::Number),
-        Just(Change::EmptyList),
-        ("x_[a-z]{1,8}", text()).prop_map(|(k, v)| Change::Extra(k, v)),
-    ]
-}
-
-fn changes() -> impl Strategy<Value = Vec<(usize, Change)>> {
-    prop::collection::vec((0usize..64, change()), 0..8)
-}
-
-/// Changes, each on the field at an index into the keys not in `keep` (identity).
-fn vary(item: &Value, changes: &[(usize, Change)], keep: &[&str]) -> Value {
-    let mut v = item.clone();
-    let Some(obj) = v.as_object_mut() else {
-        return v;
-    };
-    for (i, c) in changes {
-        if let Change::Extra(k, val) = c {
-            obj.insert(k.clone(), json!(val));
-            continue;
-        }
-        let keys: Vec<String> = obj
-            .keys()
-            .filter(|k| !keep.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        if keys.is_empty() {
-            continue;
-        }
-        let key = &keys[i % keys.len()];
-        let old = obj[key].clone();
-        let new = match c {
-            Change::Remove => {
-                obj.remove(key);
-                continue;
-            }
-            Change::Null => Value::Null,
-            Change::Text(t) if old.is_string() => json!(t),
-            Change::NumberAsString if old.is_number() => json!(old.to_string()),
-            Change::NumberAsFloatString if old.is_i64() || old.is_u64() => {
-                json!(format!("{old}.0"))
-            }
-            Change::Number(n) if old.is_number() => json!(n),
-            Change::EmptyList if old.is_array() => json!([]),
-            _ => continue,
-        };
-        obj.insert(key.clone(), new);
-    }
-    v
-}
-
-fn decode<T: DeserializeOwned>(v: &Value) -> T {
-    match serde_json::from_value(v.clone()) {
-        Ok(t) => t,
-        Err(e) => panic!("a spec-valid variation does not decode: {e}\n{v}"),
-    }
-}
+use crate::vendors::variations::{changes, decode, vary_fields};
 
 fn job() -> Value {
     json!({"@type":"jobRest","id":"1242110","href":"https://agm/actifio/jobstatus/1242110",
@@ -140,7 +54,7 @@ proptest! {
 
     #[test]
     fn jobs_map_and_keep_the_vendor_word(ch in changes()) {
-        let v = vary(&job(), &ch, &["id"]);
+        let v = vary_fields(&job(), &ch, &["id"]);
         let w: JobRest = decode(&v);
         let j = mapping::job(&w).expect("a job with an id is kept");
         prop_assert_eq!(&j.id, "1242110");
@@ -155,7 +69,7 @@ proptest! {
 
     #[test]
     fn audit_records_keep_every_event(ch in changes()) {
-        let v = vary(&audit(), &ch, &["id", "issuedate"]);
+        let v = vary_fields(&audit(), &ch, &["id", "issuedate"]);
         let w: AuditRest = decode(&v);
         let e = mapping::audit_event(&w).expect("a record with id and time is kept");
         let command = v.get("command").and_then(Value::as_str).unwrap_or("");
@@ -167,8 +81,8 @@ proptest! {
 
     #[test]
     fn pools_and_appliances_never_panic(pch in changes(), cch in changes(), n in 1usize..4) {
-        let pools: Vec<DiskPoolRest> = (0..n).map(|_| decode(&vary(&pool(), &pch, &[]))).collect();
-        let clusters: Vec<ClusterRest> = vec![decode(&vary(&cluster(), &cch, &[]))];
+        let pools: Vec<DiskPoolRest> = (0..n).map(|_| decode(&vary_fields(&pool(), &pch, &[]))).collect();
+        let clusters: Vec<ClusterRest> = vec![decode(&vary_fields(&cluster(), &cch, &[]))];
         let names = Appliances::new(&clusters);
         let storage = collect::storage(&pools, &names);
         prop_assert_eq!(storage.pools.len(), n, "every pool is listed");
@@ -180,12 +94,12 @@ proptest! {
 
     #[test]
     fn backups_and_pages_decode(ch in changes(), n in 0usize..3) {
-        let b: BackupRest = decode(&vary(&backup(), &ch, &[]));
+        let b: BackupRest = decode(&vary_fields(&backup(), &ch, &[]));
         if let Some(t) = b.consistencydate {
             let _ = mapping::epoch_to_timestamp(t);
         }
-        let items: Vec<Value> = (0..n).map(|_| vary(&job(), &ch, &[])).collect();
-        let page = vary(&json!({"count": n, "items": items}), &ch, &["items"]);
+        let items: Vec<Value> = (0..n).map(|_| vary_fields(&job(), &ch, &[])).collect();
+        let page = vary_fields(&json!({"count": n, "items": items}), &ch, &["items"]);
         let p: Page<JobRest> = decode(&page);
         prop_assert_eq!(p.items.len(), n, "no item is dropped");
     }

@@ -4,114 +4,12 @@
 //! keeps its identity is dropped, and an unknown word is kept as the vendor wrote it.
 
 use proptest::prelude::*;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::mapping::{self, AssetKind};
 use super::wire;
 use crate::model::{AuditAction, JobResult};
-
-/// One variation of one field.
-#[derive(Clone, Debug)]
-enum Change {
-    Remove,
-    Null,
-    /// A word or text of our choosing: unknown enum words, long and non-ASCII strings.
-    Text(String),
-    /// A number written as a string.
-    NumberAsString,
-    /// An integer written as a float in a string (`"100.0"`).
-    NumberAsFloatString,
-    /// A number of our choosing: huge, negative, zero.
-    Number(i64),
-    EmptyList,
-    /// An unknown field beside the known ones.
-    Extra(String, String),
-}
-
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-z_]{1,20}",
-        "\\PC{0,40}",
-        "[ÄÖÜßéñ漢字🙂]{1,10}",
-        "[a-z]{1,4}".prop_map(|s| s.repeat(3000)),
-    ]
-}
-
-fn change() -> impl Strategy<Value = Change> {
-    prop_oneof![
-        Just(Change::Remove),
-        Just(Change::Null),
-        text().prop_map(Change::Text),
-        Just(Change::NumberAsString),
-        Just(Change::NumberAsFloatString),
-        prop_oneof![Just(i64::MAX), Just(i64::MIN), Just(0), any::<i64>()].prop_map(Change::Number),
-        Just(Change::EmptyList),
-        ("x_[a-z]{1,8}", text()).prop_map(|(k, v)| Change::Extra(k, v)),
-    ]
-}
-
-/// Changes, each on the field at an index into the object's keys (modulo their number);
-/// `keep` are fields whose value is left alone (identity: what makes the item this item).
-fn vary(item: &Value, changes: &[(usize, Change)], keep: &[&str]) -> Value {
-    let mut v = item.clone();
-    let Some(obj) = v.as_object_mut() else {
-        return v;
-    };
-    for (i, c) in changes {
-        let keys: Vec<String> = obj
-            .keys()
-            .filter(|k| !keep.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        if let Change::Extra(k, val) = c {
-            obj.insert(k.clone(), json!(val));
-            continue;
-        }
-        if keys.is_empty() {
-            continue;
-        }
-        let key = &keys[i % keys.len()];
-        match c {
-            Change::Remove => {
-                obj.remove(key);
-            }
-            Change::Null => {
-                obj.insert(key.clone(), Value::Null);
-            }
-            Change::Text(t) if obj[key].is_string() => {
-                obj.insert(key.clone(), json!(t));
-            }
-            Change::NumberAsString if obj[key].is_number() => {
-                let s = obj[key].to_string();
-                obj.insert(key.clone(), json!(s));
-            }
-            Change::NumberAsFloatString if obj[key].is_i64() || obj[key].is_u64() => {
-                let s = format!("{}.0", obj[key]);
-                obj.insert(key.clone(), json!(s));
-            }
-            Change::Number(n) if obj[key].is_number() => {
-                obj.insert(key.clone(), json!(n));
-            }
-            Change::EmptyList if obj[key].is_array() => {
-                obj.insert(key.clone(), json!([]));
-            }
-            _ => {}
-        }
-    }
-    v
-}
-
-fn decode<T: DeserializeOwned>(v: &Value) -> T {
-    match serde_json::from_value(v.clone()) {
-        Ok(t) => t,
-        Err(e) => panic!("a spec-valid variation does not decode: {e}\n{v}"),
-    }
-}
-
-fn changes() -> impl Strategy<Value = Vec<(usize, Change)>> {
-    prop::collection::vec((0usize..64, change()), 0..8)
-}
+use crate::vendors::variations::{changes, decode, vary_fields};
 
 fn task() -> Value {
     json!({
@@ -167,7 +65,7 @@ proptest! {
 
     #[test]
     fn tasks_map_or_say_why_not(ch in changes()) {
-        let v = vary(&task(), &ch, &["id", "primary_entity"]);
+        let v = vary_fields(&task(), &ch, &["id", "primary_entity"]);
         let t: wire::Task = decode(&v);
         let job = mapping::job_from_task(&t).expect("a task on an asset with an id is a job");
         prop_assert_eq!(&job.id, "1123");
@@ -181,7 +79,7 @@ proptest! {
 
     #[test]
     fn audit_trails_keep_every_event(ch in changes()) {
-        let v = vary(&audit(), &ch, &["id", "timestamp"]);
+        let v = vary_fields(&audit(), &ch, &["id", "timestamp"]);
         let t: wire::AuditTrail = decode(&v);
         let e = mapping::audit_event(&t, "Global").expect("an event with id and time is kept");
         let action = v.get("action").and_then(Value::as_str).unwrap_or("");
@@ -199,9 +97,9 @@ proptest! {
 
     #[test]
     fn alerts_are_always_warnings(ch in changes(), nested in changes()) {
-        let mut v = vary(&alert(), &ch, &[]);
+        let mut v = vary_fields(&alert(), &ch, &[]);
         if let Some(d) = v.get("details").cloned() {
-            v["details"] = vary(&d, &nested, &[]);
+            v["details"] = vary_fields(&d, &nested, &[]);
         }
         let a: wire::Alert = decode(&v);
         let w = mapping::warning_from_alert(&a, |_| None, "Global");
@@ -211,11 +109,11 @@ proptest! {
 
     #[test]
     fn datasources_and_backups_decode(ch in changes(), bch in changes()) {
-        let v = vary(&volume(), &ch, &["id"]);
+        let v = vary_fields(&volume(), &ch, &["id"]);
         let d: wire::Datasource = decode(&v);
         let name = mapping::asset_name(AssetKind::EbsVolume, &d);
         prop_assert!(!name.is_empty(), "an asset with an id has a name");
-        let b: wire::Backup = decode(&vary(&backup(), &bch, &[]));
+        let b: wire::Backup = decode(&vary_fields(&backup(), &bch, &[]));
         if let Some(s) = b.size {
             prop_assert!(s.is_finite());
         }
@@ -223,10 +121,10 @@ proptest! {
 
     #[test]
     fn pages_of_varied_items_decode(ch in changes(), n in 0usize..3) {
-        let items: Vec<Value> = (0..n).map(|_| vary(&task(), &ch, &[])).collect();
+        let items: Vec<Value> = (0..n).map(|_| vary_fields(&task(), &ch, &[])).collect();
         let mut page = json!({"_embedded": {"items": items}, "total_count": n, "current_count": n,
             "limit": 100, "start": "1", "_links": {}});
-        page = vary(&page, &ch, &["_embedded"]);
+        page = vary_fields(&page, &ch, &["_embedded"]);
         let p: wire::Page<wire::Task> = decode(&page);
         prop_assert_eq!(p.into_items().len(), n);
     }
