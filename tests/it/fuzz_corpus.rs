@@ -9,14 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use backup_exporter::adapter::{AdapterContext, Period, Window};
-use backup_exporter::api::ApiMetrics;
-use backup_exporter::clock::Clock;
-use backup_exporter::config::Settings;
 use backup_exporter::fuzzing::TARGETS;
 use backup_exporter::model::Vendor;
-use backup_exporter::sim::{SimContext, SimServer};
-use jiff::{SignedDuration, Timestamp};
 
 fn corpus_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
@@ -93,9 +87,6 @@ fn csv_target_would_notice_an_unescaped_formula() {
     assert_eq!(backup_exporter::report::files::cell("=1+1"), "'=1+1");
 }
 
-/// 2026-03-15T10:37:00Z.
-const NOW: i64 = 1_773_571_020;
-
 /// Largest seed kept: small files mutate faster and keep the repository light.
 const MAX_SEED: usize = 24 << 10;
 /// Seeds per vendor.
@@ -113,44 +104,9 @@ async fn write_vendor_seeds() {
         (Vendor::Cloudsync, "cloudsync"),
         (Vendor::Clumio, "clumio"),
     ] {
-        let clock = Clock::manual(Timestamp::from_second(NOW).unwrap());
-        let mut ctx = SimContext::new(11, 3);
-        ctx.clock = clock.clone();
-        let (server, rec) =
-            SimServer::start_recording("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
-                .await
-                .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let yaml = server.demo_config(dir.path(), None).unwrap();
-        let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
-        let actx = AdapterContext {
-            metrics: ApiMetrics::default(),
-            clock: clock.clone(),
-        };
-        let now = Timestamp::from_second(NOW).unwrap();
-        for t in settings.targets.iter().filter(|t| t.vendor == vendor) {
-            let adapter = backup_exporter::vendors::build(t, &actx).unwrap();
-            let _ = adapter.probe().await;
-            let _ = adapter
-                .collect(Window {
-                    now,
-                    since: now - SignedDuration::from_hours(48),
-                })
-                .await;
-            let _ = adapter
-                .history(
-                    Period {
-                        from: now - SignedDuration::from_hours(24 * 7),
-                        to: now,
-                    },
-                    std::time::Duration::from_secs(35 * 86_400),
-                )
-                .await;
-            adapter.close().await;
-        }
         // One body per endpoint (ids in the path folded), the first seen.
         let mut seeds: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for e in rec.exchanges() {
+        for e in crate::spec_conformance::traffic(vendor, 3).await {
             let Some(body) = e.body else { continue };
             let bytes = serde_json::to_vec(&body).unwrap();
             if bytes.len() > MAX_SEED {
@@ -184,6 +140,5 @@ async fn write_vendor_seeds() {
         for (key, bytes) in seeds.into_iter().take(MAX_SEEDS) {
             std::fs::write(out.join(format!("sim-{key}.json")), bytes).unwrap();
         }
-        server.abort();
     }
 }

@@ -18,7 +18,7 @@ use backup_exporter::exporter::Exporter;
 use backup_exporter::sim::{SimContext, SimServer};
 use serde_json::{Value, json};
 
-use super::stack::{Proc, free_port, http, program, wait_ready};
+use super::stack::{Prometheus, http, program};
 
 #[derive(Clone)]
 struct Proxy {
@@ -110,43 +110,13 @@ async fn prometheus_scrapes_openmetrics_and_classic_with_the_same_samples() {
             {"job_name": "classic", "static_configs": [{"targets": [classic_addr.to_string()]}]},
         ],
     });
-    let path = dir.path().join("prometheus.yml");
-    std::fs::write(&path, config.to_string()).unwrap();
-    let port = free_port();
-    let mut proc = Proc::spawn(
-        "prometheus",
-        &prometheus,
-        &[
-            format!("--config.file={}", path.display()),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        dir.path(),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let client = http();
-    wait_ready(
-        &client,
-        &format!("{url}/-/ready"),
-        &mut proc,
-        Duration::from_secs(30),
-    )
-    .await;
-
+    let prom = Prometheus::with_config(&prometheus, dir.path(), &config).await;
     let query = |expr: String, time: f64| {
-        let client = client.clone();
-        let url = url.clone();
+        let prom = &prom;
         async move {
-            let r: Value = client
-                .get(format!("{url}/api/v1/query"))
-                .query(&[("query", expr), ("time", format!("{time:.3}"))])
-                .send()
+            prom.query_at(&expr, Some(time))
                 .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["data"]["result"].as_array().cloned().unwrap_or_default()
+                .unwrap_or_else(|e| panic!("{expr}: {e}"))
         }
     };
     // Both jobs up, then compare the two at one moment. Families whose values move with
@@ -164,7 +134,7 @@ async fn prometheus_scrapes_openmetrics_and_classic_with_the_same_samples() {
         assert!(
             Instant::now() < deadline,
             "both jobs up\n{}",
-            proc.log_tail()
+            prom.proc.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };

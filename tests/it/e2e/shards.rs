@@ -10,24 +10,10 @@ use backup_exporter::config::Settings;
 use backup_exporter::exporter::Exporter;
 use backup_exporter::shard::Shard;
 use backup_exporter::sim::{SimContext, SimServer};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::stack::{Proc, free_port, http, program, wait_ready};
+use super::stack::{Prometheus, program};
 use crate::dashboards::{alert_rules, load_rules};
-
-async fn query(c: &reqwest::Client, url: &str, expr: &str) -> Vec<Value> {
-    let r: Value = c
-        .get(format!("{url}/api/v1/query"))
-        .query(&[("query", expr)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(r["status"], "success", "{expr}: {r}");
-    r["data"]["result"].as_array().cloned().unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
@@ -63,31 +49,19 @@ async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
             "static_configs": [{"targets": replicas.iter().map(|r| r.addr.to_string()).collect::<Vec<_>>()}],
         }],
     });
-    let path = dir.path().join("prometheus.yml");
-    std::fs::write(&path, config.to_string()).unwrap();
-    let port = free_port();
-    let mut proc = Proc::spawn(
-        "prometheus",
-        &prometheus,
-        &[
-            format!("--config.file={}", path.display()),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        dir.path(),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let c = http();
-    wait_ready(
-        &c,
-        &format!("{url}/-/ready"),
-        &mut proc,
-        Duration::from_secs(30),
-    )
-    .await;
+    let prom = Prometheus::with_config(&prometheus, dir.path(), &config).await;
+    let query = |expr: &str| {
+        let expr = expr.to_owned();
+        let prom = &prom;
+        async move {
+            prom.query(&expr)
+                .await
+                .unwrap_or_else(|e| panic!("{expr}: {e}"))
+        }
+    };
 
     let deadline = Instant::now() + Duration::from_secs(40);
-    while query(&c, &url, r#"sum(up{job="backup-exporter"})"#)
+    while query(r#"sum(up{job="backup-exporter"})"#)
         .await
         .first()
         .and_then(|v| v["value"][1].as_str())
@@ -96,12 +70,12 @@ async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
         assert!(
             Instant::now() < deadline,
             "three replicas up\n{}",
-            proc.log_tail()
+            prom.proc.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     // Every target exactly once, from the replica its hash names.
-    let per_target = query(&c, &url, "count by (target) (backup_target_up)").await;
+    let per_target = query("count by (target) (backup_target_up)").await;
     let mut seen: Vec<String> = per_target
         .iter()
         .map(|s| {
@@ -113,7 +87,7 @@ async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
     let mut want = names.clone();
     want.sort();
     assert_eq!(seen, want);
-    for s in query(&c, &url, "backup_target_up").await {
+    for s in query("backup_target_up").await {
         let name = s["metric"]["target"].as_str().unwrap();
         let inst = s["metric"]["instance"].as_str().unwrap();
         let owner = replicas
@@ -127,16 +101,13 @@ async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
         .into_iter()
         .find(|(name, _, _)| name == "BackupExporterShardsMismatch")
         .expect("the rule");
-    assert!(
-        query(&c, &url, &expr).await.is_empty(),
-        "quiet with three shards"
-    );
+    assert!(query(&expr).await.is_empty(), "quiet with three shards");
 
     // Stop shard 1: on the next failed scrape its series go stale and the rule turns true.
     replicas.remove(1).stop().await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let r = query(&c, &url, &expr).await;
+        let r = query(&expr).await;
         if let Some(s) = r.first() {
             assert_eq!(s["metric"]["job"], "backup-exporter");
             break;

@@ -321,6 +321,11 @@ impl Prometheus {
                 "static_configs": [{"targets": [scrape.to_string()]}],
             }],
         });
+        Prometheus::with_config(binary, dir, &config).await
+    }
+
+    /// A Prometheus with `config` (a `prometheus.yml` as JSON), ready to answer queries.
+    pub(crate) async fn with_config(binary: &Path, dir: &Path, config: &Value) -> Prometheus {
         let path = dir.join("prometheus.yml");
         std::fs::write(&path, config.to_string()).unwrap();
         let port = free_port();

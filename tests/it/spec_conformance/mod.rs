@@ -74,10 +74,11 @@ fn spec(rel: &str) -> Spec {
     Spec::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs every demo target of `vendor` against a recording simulator; the exchanges seen.
-async fn traffic(vendor: Vendor) -> Vec<Exchange> {
+/// Runs every demo target of `vendor` (probe, collect, a week's history) against a recording
+/// simulator of `objects` objects; the exchanges seen. Also writes the fuzz seed corpus.
+pub(crate) async fn traffic(vendor: Vendor, objects: usize) -> Vec<Exchange> {
     let clock = Clock::manual(Timestamp::from_second(NOW).unwrap());
-    let mut ctx = SimContext::new(11, 16);
+    let mut ctx = SimContext::new(11, objects);
     ctx.clock = clock.clone();
     let (server, rec) =
         SimServer::start_recording("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
@@ -144,7 +145,7 @@ fn names(p: &str, e: &Exception) -> bool {
 /// Every problem of the vendor's traffic, after the exceptions; also fails on an exception
 /// nothing needed (so the list cannot rot).
 async fn check(c: Conformance) {
-    let exchanges = traffic(c.vendor).await;
+    let exchanges = traffic(c.vendor, 16).await;
     if let Ok(d) = std::env::var("SPEC_DUMP") {
         let mut seen = std::collections::BTreeMap::new();
         for e in &exchanges {
