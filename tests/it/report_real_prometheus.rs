@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use backup_exporter::adapter::{Adapter, History};
 use backup_exporter::clock::Clock;
-use backup_exporter::model::{Job, JobResult, Object};
+use backup_exporter::model::{Job, JobKind, JobResult, Object};
 use backup_exporter::report::progress::Mode;
 use backup_exporter::report::{Env, Source, run_with};
 use jiff::{SignedDuration, Timestamp};
@@ -59,6 +59,16 @@ fn world() -> World {
         &[4, 5, 6],
     ));
     jobs.extend(every_two_hours("fresh", "2026-01-01T15:00:00Z", 8, &[]));
+    // Restores of db: one before the period, a successful and a failed one in it.
+    for (n, end, result) in [
+        (100, "2025-12-31T22:30:00Z", JobResult::Success),
+        (101, "2026-01-01T10:30:00Z", JobResult::Success),
+        (102, "2026-01-01T20:30:00Z", JobResult::Failed),
+    ] {
+        let mut j = run_job("db", n, ts(end), result);
+        j.kind = JobKind::Restore;
+        jobs.push(j);
+    }
     World {
         objects: vec![
             (
@@ -90,6 +100,9 @@ pub(crate) fn openmetrics_every(w: &World, until: Timestamp, scrape: i64) -> Str
         "backup_object_last_success_timestamp_seconds",
         "backup_object_last_attempt_timestamp_seconds",
         "backup_object_last_result",
+        "backup_object_last_restore_timestamp_seconds",
+        "backup_object_last_restore_result",
+        "backup_object_last_restore_success_timestamp_seconds",
     ];
     for family in families {
         out.push_str(&format!("# TYPE {family} gauge\n"));
@@ -108,21 +121,51 @@ pub(crate) fn openmetrics_every(w: &World, until: Timestamp, scrape: i64) -> Str
             let own: Vec<&Job> = w.jobs.iter().filter(|j| j.object_id == o.id).collect();
             let mut t = since.as_second();
             while t <= until.as_second() {
-                let newest = |ok: bool| {
+                // The newest job of `kind` ended by `t` (successful only, with `ok`).
+                let newest = |kind: JobKind, ok: bool| {
                     own.iter()
-                        .filter(|j| !ok || j.result == JobResult::Success)
-                        .filter_map(|j| j.end.map(|e| e.as_second()))
-                        .filter(|e| *e <= t)
-                        .max()
-                        .unwrap_or(0)
+                        .filter(|j| j.kind == kind && (!ok || j.result == JobResult::Success))
+                        .filter_map(|j| j.end.map(|e| (e.as_second(), j.result)))
+                        .filter(|(e, _)| *e <= t)
+                        .max_by_key(|(e, _)| *e)
                 };
-                let v = match family {
-                    "backup_object_rpo_seconds" => 3 * 3600,
-                    "backup_object_last_success_timestamp_seconds" => newest(true),
-                    "backup_object_last_attempt_timestamp_seconds" => newest(false),
-                    _ => 1,
+                let time = |kind, ok| newest(kind, ok).map_or(0, |(e, _)| e);
+                let restore = newest(JobKind::Restore, false);
+                // As `serve` does: restore families only once the object has a restore.
+                let samples: Vec<(String, i64)> = match family {
+                    "backup_object_rpo_seconds" => vec![(labels.clone(), 3 * 3600)],
+                    "backup_object_last_success_timestamp_seconds" => {
+                        vec![(labels.clone(), time(JobKind::Backup, true))]
+                    }
+                    "backup_object_last_attempt_timestamp_seconds" => {
+                        vec![(labels.clone(), time(JobKind::Backup, false))]
+                    }
+                    "backup_object_last_restore_timestamp_seconds" => restore
+                        .map(|(e, _)| (labels.clone(), e))
+                        .into_iter()
+                        .collect(),
+                    "backup_object_last_restore_result" => restore
+                        .map(|(_, r)| {
+                            [JobResult::Success, JobResult::Failed]
+                                .into_iter()
+                                .map(|x| {
+                                    let l = format!("{labels},result=\"{}\"", x.as_str());
+                                    (l, i64::from(x == r))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    "backup_object_last_restore_success_timestamp_seconds" => {
+                        newest(JobKind::Restore, true)
+                            .map(|(e, _)| (labels.clone(), e))
+                            .into_iter()
+                            .collect()
+                    }
+                    _ => vec![(labels.clone(), 1)],
                 };
-                out.push_str(&format!("{family}{{{labels}}} {v} {t}\n"));
+                for (l, v) in samples {
+                    out.push_str(&format!("{family}{{{l}}} {v} {t}\n"));
+                }
                 t += scrape;
             }
         }
@@ -286,10 +329,22 @@ async fn a_real_prometheus_gives_the_same_compliance_as_the_vendor_history() {
             "rpo_breach_seconds",
             "rpo_seconds",
             "last_result",
+            "last_restore",
+            "last_restore_result",
+            "restores_in_period",
         ] {
             assert_eq!(api[name][col], p[name][col], "{name} {col}");
         }
     }
+    // Restore evidence comes through Prometheus too (it was left empty before).
+    assert_eq!(p["db-1"]["last_restore"], "2026-01-01T20:30:00Z");
+    assert_eq!(p["db-1"]["last_restore_result"], "failed");
+    assert_eq!(p["db-1"]["restores_in_period"], "2");
+    assert_eq!(p["web-1"]["last_restore"], "", "web had no restore");
+    assert_eq!(
+        p["web-1"]["restores_in_period"], "0",
+        "the target lists restores"
+    );
 }
 
 /// Successes of a live target at fixed offsets (seconds) from `t0`, visible once they end.

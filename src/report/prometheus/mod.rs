@@ -189,6 +189,23 @@ async fn fetch(
             .await?,
         at_start: client.instant(&last(SUCCESS), start).await?,
         changes: Vec::new(),
+        last_restore: client
+            .instant(&last("backup_object_last_restore_timestamp_seconds"), end)
+            .await?,
+        last_restore_result: client
+            .instant(
+                &format!("{} == 1", last("backup_object_last_restore_result")),
+                end,
+            )
+            .await?,
+        last_restore_success: client
+            .instant(
+                &last("backup_object_last_restore_success_timestamp_seconds"),
+                end,
+            )
+            .await?,
+        restore_changes: Vec::new(),
+        from: Some(start),
     };
     p.phase(&format!(
         "reading success times at a {}s step",
@@ -197,6 +214,16 @@ async fn fetch(
     r.changes = client
         .range(&changes_query(&sel, step), start, end, step)
         .await?;
+    if !r.last_restore.is_empty() {
+        r.restore_changes = client
+            .range(
+                &changes_of("backup_object_last_restore_timestamp_seconds", &sel, step),
+                start,
+                end,
+                step,
+            )
+            .await?;
+    }
     Ok((reconstruct::rebuild(&r, step), resolution))
 }
 
@@ -252,7 +279,12 @@ fn store_name(url: &Url) -> String {
 /// The samples at which the last-success value changed or its series appeared: sparse, so
 /// a month of a large fleet is a small answer.
 pub fn changes_query(sel: &str, step: Duration) -> String {
-    let s = format!("{SUCCESS}{sel}");
+    changes_of(SUCCESS, sel, step)
+}
+
+/// The samples at which `metric`'s value changed or its series appeared.
+fn changes_of(metric: &str, sel: &str, step: Duration) -> String {
+    let s = format!("{metric}{sel}");
     let off = format!("({s} offset {}s)", step.as_secs());
     format!("({s} != {off}) or ({s} unless {off})")
 }
@@ -283,13 +315,29 @@ async fn measure_resolution(
         }
     };
     let span = end.duration_since(start).max(jiff::SignedDuration::ZERO);
-    let window = RESOLUTION_WINDOW.min(span);
-    // Ten minutes at the end give the scrape interval without loading hours of samples.
-    let mut at_end = spacing(end, jiff::SignedDuration::from_mins(10).min(window)).await?;
-    if at_end.is_none() {
-        at_end = spacing(end, window).await?;
+    // Ten minutes at the end give the scrape interval without loading hours of samples; a
+    // store that thins its samples (downsampling, deduplication) may leave fewer than two
+    // in a short window, so the window widens until two samples are found: a resolution of
+    // 4 h shows in 24 h whatever the time of day, where 6 h may hold only one sample.
+    let windows = [
+        jiff::SignedDuration::from_mins(10),
+        RESOLUTION_WINDOW,
+        RESOLUTION_WINDOW * 4,
+    ];
+    let mut at_end = None;
+    for w in windows.iter().map(|w| (*w).min(span)) {
+        at_end = spacing(end, w).await?;
+        if at_end.is_some() {
+            break;
+        }
     }
-    let at_start = spacing(start + window, window).await?;
+    let mut at_start = None;
+    for w in windows[1..].iter().map(|w| (*w).min(span)) {
+        at_start = spacing(start + w, w).await?;
+        if at_start.is_some() {
+            break;
+        }
+    }
     Ok(Resolution { at_end, at_start })
 }
 

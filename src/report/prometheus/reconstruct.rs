@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use super::client::Series;
 use crate::model::{JobResult, Object};
-use crate::report::compliance::{Attempt, Evidence};
+use crate::report::compliance::{Attempt, Evidence, RestoreEvidence};
 
 /// Series key: the target and the object id.
 pub type Key = (String, String);
@@ -53,6 +53,16 @@ pub struct Results {
     /// The last-success samples where the value changed (or the series appeared) during
     /// the period.
     pub changes: Vec<Series>,
+    /// `backup_object_last_restore_timestamp_seconds` as of the period end.
+    pub last_restore: Vec<Series>,
+    /// `backup_object_last_restore_result{result}` series whose value is 1.
+    pub last_restore_result: Vec<Series>,
+    /// `backup_object_last_restore_success_timestamp_seconds` as of the period end.
+    pub last_restore_success: Vec<Series>,
+    /// The last-restore samples where the value changed during the period: one per restore.
+    pub restore_changes: Vec<Series>,
+    /// The period start: a restore counts in the period if it ended at or after it.
+    pub from: Option<Timestamp>,
 }
 
 /// One object as rebuilt.
@@ -78,18 +88,22 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
     let last_attempt = map(&r.last_attempt);
     let stored = map(&r.stored);
     let failures = map(&r.consecutive_failures);
-    let last_result: HashMap<Key, JobResult> = r
-        .last_result
-        .iter()
-        .filter(|s| last_value(s) == Some(1.0))
-        .filter_map(|s| {
-            let word = s.label("result");
-            JobResult::ALL
-                .into_iter()
-                .find(|x| x.as_str() == word)
-                .map(|x| (key(s), x))
-        })
-        .collect();
+    let one_hot = |series: &[Series]| -> HashMap<Key, JobResult> {
+        series
+            .iter()
+            .filter(|s| last_value(s) == Some(1.0))
+            .filter_map(|s| {
+                let word = s.label("result");
+                JobResult::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == word)
+                    .map(|x| (key(s), x))
+            })
+            .collect()
+    };
+    let last_result = one_hot(&r.last_result);
+    let restores = restores(r, &map, &one_hot);
+    let restore_targets: BTreeSet<&str> = restores.keys().map(|(t, _)| t.as_str()).collect();
 
     let mut successes: HashMap<Key, BTreeSet<Timestamp>> = HashMap::new();
     let mut present_at_start: BTreeSet<Key> = BTreeSet::new();
@@ -181,8 +195,13 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
                 .get(&k)
                 .filter(|v| v.is_finite() && **v >= 0.0)
                 .map(|v| *v as u64),
-            // Restores are read from the vendor's jobs only (`--source api`).
-            restores: None,
+            // Restores are known for every object of a target that has restore series:
+            // the others had none. A target without any gives none: unknown, not "never".
+            restores: restores.get(&k).copied().or_else(|| {
+                restore_targets
+                    .contains(k.0.as_str())
+                    .then(RestoreEvidence::default)
+            }),
         };
         out.push(Rebuilt {
             target: k.0,
@@ -191,6 +210,43 @@ pub fn rebuild(r: &Results, step: Duration) -> Vec<Rebuilt> {
         });
     }
     out
+}
+
+/// Restore evidence of the objects that have restore series: the newest restore and its
+/// result, the newest successful one, and how many distinct restore times the period saw
+/// (each change of the last-restore value is one restore, as for successes).
+fn restores(
+    r: &Results,
+    map: &dyn Fn(&[Series]) -> HashMap<Key, f64>,
+    one_hot: &dyn Fn(&[Series]) -> HashMap<Key, JobResult>,
+) -> HashMap<Key, RestoreEvidence> {
+    let last = map(&r.last_restore);
+    let success = map(&r.last_restore_success);
+    let result = one_hot(&r.last_restore_result);
+    let mut in_period: HashMap<Key, BTreeSet<Timestamp>> = HashMap::new();
+    for s in &r.restore_changes {
+        in_period.entry(key(s)).or_default().extend(
+            s.samples
+                .iter()
+                .filter_map(|(_, v)| to_ts(*v))
+                .filter(|t| r.from.is_none_or(|from| *t >= from)),
+        );
+    }
+    last.keys()
+        .chain(success.keys())
+        .map(|k| {
+            let time = last.get(k).copied().and_then(to_ts);
+            let evidence = RestoreEvidence {
+                last: time.map(|time| Attempt {
+                    time,
+                    result: result.get(k).copied(),
+                }),
+                last_success: success.get(k).copied().and_then(to_ts),
+                in_period: in_period.get(k).map_or(0, |t| t.len() as u64),
+            };
+            (k.clone(), evidence)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -246,9 +302,11 @@ mod tests {
             )],
             stored: vec![s(obj("t", "1"), &[(T0, 1234.0)])],
             consecutive_failures: vec![s(obj("t", "1"), &[(T0, 2.0)])],
+            ..Default::default()
         };
         let out = rebuild(&r, Duration::from_secs(60));
         assert_eq!(out.len(), 1);
+        assert_eq!(out[0].evidence.restores, None, "no restore series: unknown");
         let o = &out[0];
         assert_eq!(o.object.name, "db");
         assert_eq!(o.object.tenant, "HR");
@@ -265,6 +323,51 @@ mod tests {
         );
         assert_eq!(o.evidence.counts, None);
         assert_eq!(o.evidence.consecutive_failures, Some(2));
+    }
+
+    #[test]
+    fn restore_series_become_restore_evidence_counting_the_period_only() {
+        let result = |word: &str| {
+            let mut l = obj("t", "1");
+            l.push(("result", word.into()));
+            l
+        };
+        let r = Results {
+            info: vec![
+                s(obj("t", "1"), &[(T0, 1.0)]),
+                s(obj("t", "2"), &[(T0, 1.0)]),
+            ],
+            last_restore: vec![s(obj("t", "1"), &[(T0 + 9e5, T0 + 5000.0)])],
+            last_restore_result: vec![s(result("failed"), &[(T0 + 9e5, 1.0)])],
+            last_restore_success: vec![
+                s(obj("t", "1"), &[(T0 + 9e5, T0 + 3000.0)]),
+                // An interval applies but no restore ever succeeded: 0, known as "never".
+                s(obj("t", "2"), &[(T0 + 9e5, 0.0)]),
+            ],
+            restore_changes: vec![s(
+                obj("t", "1"),
+                &[
+                    // The value the series had when the period began: before it.
+                    (T0, T0 - 86_400.0),
+                    (T0 + 3100.0, T0 + 3000.0),
+                    (T0 + 5100.0, T0 + 5000.0),
+                ],
+            )],
+            from: Some(Timestamp::from_second(T0 as i64).unwrap()),
+            ..Default::default()
+        };
+        let out = rebuild(&r, Duration::from_secs(60));
+        let one = out[0].evidence.restores.expect("object 1 has restores");
+        let last = one.last.unwrap();
+        assert_eq!(last.time.as_second(), T0 as i64 + 5000);
+        assert_eq!(last.result, Some(JobResult::Failed));
+        assert_eq!(one.last_success.unwrap().as_second(), T0 as i64 + 3000);
+        assert_eq!(one.in_period, 2);
+        let two = out[1]
+            .evidence
+            .restores
+            .expect("object 2 has a restore series");
+        assert_eq!((two.last, two.last_success, two.in_period), (None, None, 0));
     }
 
     #[test]
