@@ -12,7 +12,7 @@ use backup_exporter::shard::Shard;
 use backup_exporter::sim::{SimContext, SimServer};
 use serde_json::json;
 
-use super::stack::{Prometheus, program};
+use super::stack::{Proc, Prometheus, free_port, http, program, wait_ready};
 use crate::dashboards::{alert_rules, load_rules};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,5 +117,113 @@ async fn three_shards_export_every_target_once_and_a_lost_shard_fires() {
     }
     for r in replicas {
         r.stop().await;
+    }
+}
+
+/// The same split through the binary's flags: `simulate` writes a config, three `serve
+/// --shard i --total-shards 3` processes read it, and together they export every target
+/// exactly once, each from the replica its hash names, and say which shard they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shard_flags_split_the_targets_of_one_config() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_backup-exporter"));
+    let dir = tempfile::tempdir().unwrap();
+    let c = http();
+    let sim_port = free_port();
+    let config = dir.path().join("sim.yml");
+    let mut sim = Proc::spawn(
+        "simulate",
+        exe,
+        &[
+            "simulate".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{sim_port}"),
+            "--objects".into(),
+            "3".into(),
+            "--config-out".into(),
+            config.display().to_string(),
+        ],
+        dir.path(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !config.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "simulate wrote no config\n{}",
+            sim.log_tail()
+        );
+        if let Some(why) = sim.exited() {
+            panic!("{why}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let names: Vec<String> = Settings::load(&config)
+        .unwrap()
+        .targets
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    assert!(names.len() >= 3, "{names:?}");
+
+    let mut seen: Vec<(String, u32)> = Vec::new();
+    for i in 0..3u32 {
+        let port = free_port();
+        let mut serve = Proc::spawn(
+            &format!("serve-{i}"),
+            exe,
+            &[
+                "serve".into(),
+                "--config".into(),
+                config.display().to_string(),
+                "--listen".into(),
+                format!("127.0.0.1:{port}"),
+                "--shard".into(),
+                i.to_string(),
+                "--total-shards".into(),
+                "3".into(),
+            ],
+            dir.path(),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        wait_ready(
+            &c,
+            &format!("{url}/-/ready"),
+            &mut serve,
+            Duration::from_secs(90),
+        )
+        .await;
+        let body = c
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            body.lines()
+                .any(|l| l.starts_with("backup_exporter_shard_info{")
+                    && l.contains(&format!("shard=\"{i}\""))
+                    && l.contains("total_shards=\"3\"")
+                    && l.ends_with(" 1"))
+                && body.contains("backup_exporter_total_shards 3"),
+            "serve-{i} says which shard it is"
+        );
+        for line in body.lines().filter(|l| l.starts_with("backup_target_up{")) {
+            let target = line
+                .split("target=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_owned();
+            seen.push((target, i));
+        }
+    }
+    let mut got: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
+    got.sort();
+    let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(got, want, "every target exactly once across the shards");
+    for (target, i) in &seen {
+        assert_eq!(Shard::of(target, 3), *i, "{target}");
     }
 }
