@@ -178,6 +178,66 @@ impl TargetState {
         &self.view
     }
 
+    /// Folds one refresh in and returns the new view: records each collector's health,
+    /// takes the new data of the collectors that succeeded (counting new jobs and audit
+    /// events once), then derives everything the view shows from the last good data of each
+    /// collector, so that a failing collector does not blank the others.
+    pub fn apply(&mut self, c: Collection, now: Timestamp, took: Duration) -> TargetView {
+        let mut view = std::mem::replace(&mut self.view, TargetView::pending(&self.settings));
+        let Collection {
+            inventory,
+            jobs,
+            warnings,
+            audit,
+            storage,
+            skipped,
+        } = c;
+        let errors = record_health(
+            &mut view,
+            now,
+            took,
+            [
+                (CollectorKind::Inventory, status(&inventory)),
+                (CollectorKind::Jobs, status(&jobs)),
+                (CollectorKind::Warnings, status(&warnings)),
+                (CollectorKind::Audit, status(&audit)),
+                (CollectorKind::Storage, status(&storage)),
+            ],
+        );
+        view.skipped = self.merge_skipped(&view, skipped);
+
+        // Take the new data. The inventory is taken out of `self` for the rest of the
+        // refresh so that the id → tenant map can borrow it while `self` is updated.
+        if let Ok(objects) = inventory {
+            self.inventory = objects;
+        }
+        let inventory = std::mem::take(&mut self.inventory);
+        let tenants = Tenants::of(&inventory);
+        if let Ok(jobs) = jobs {
+            self.count_new_jobs(&jobs, &mut view, &tenants, now);
+            self.jobs = jobs;
+        }
+        if let Ok(w) = warnings {
+            self.warnings = w;
+        }
+        if let Ok(events) = audit {
+            self.count_new_audit(&events, &mut view, now);
+        }
+        if let Ok(s) = storage {
+            self.storage = s;
+        }
+
+        // Everything below is recomputed from the last good data of each collector.
+        self.job_windows(&mut view, &tenants, now);
+        let jobs_known = view.collector(CollectorKind::Jobs).last_success.is_some();
+        view.objects = self.object_views(&inventory, jobs_known);
+        self.warning_counts(&mut view, &tenants);
+        self.storage_totals(&mut view);
+        drop(tenants);
+        self.inventory = inventory;
+        self.publish(view, errors, now)
+    }
+
     /// The refused parts after this refresh: what a collector that succeeded reports now,
     /// and what a collector that did not succeed reported before (its last good data stands).
     /// Each change is logged once, not on every refresh. `view` is the previous view with
@@ -192,10 +252,11 @@ impl TargetState {
             .chain(now.into_iter().filter(|p| ok(p.collector)))
             .collect();
         merged.sort();
-        merged.dedup_by(|a, b| a.collector == b.collector && a.part == b.part);
-        let same =
-            |a: &SkippedPart, b: &SkippedPart| a.collector == b.collector && a.part == b.part;
-        for p in merged.iter().filter(|p| !before.iter().any(|b| same(b, p))) {
+        merged.dedup_by(|a, b| same_part(a, b));
+        for p in merged
+            .iter()
+            .filter(|p| !before.iter().any(|b| same_part(b, p)))
+        {
             tracing::warn!(
                 target_name = %self.settings.name,
                 collector = p.collector.as_str(),
@@ -204,7 +265,10 @@ impl TargetState {
                 p.reason
             );
         }
-        for p in before.iter().filter(|b| !merged.iter().any(|p| same(b, p))) {
+        for p in before
+            .iter()
+            .filter(|b| !merged.iter().any(|p| same_part(b, p)))
+        {
             tracing::info!(
                 target_name = %self.settings.name,
                 collector = p.collector.as_str(),
@@ -215,88 +279,14 @@ impl TargetState {
         merged
     }
 
-    /// Folds one refresh in and returns the new view.
-    pub fn apply(&mut self, c: Collection, now: Timestamp, took: Duration) -> TargetView {
-        let mut errors: Vec<String> = Vec::new();
-        let mut all_ok = true;
-        let mut record =
-            |view: &mut TargetView, kind: CollectorKind, r: Result<(), &VendorError>| {
-                let h = &mut view.collectors[kind.index()];
-                h.last_attempt = Some(now);
-                h.last_duration = took;
-                match r {
-                    Ok(()) => {
-                        h.status = CollectorStatus::Ok;
-                        h.last_success = Some(now);
-                        h.last_error = None;
-                    }
-                    Err(VendorError::Unsupported(why)) => {
-                        h.status = CollectorStatus::Unsupported;
-                        h.last_error = Some(why.clone());
-                    }
-                    Err(e) => {
-                        h.status = CollectorStatus::Failed;
-                        let msg = e.to_string();
-                        errors.push(format!("{}: {msg}", kind.as_str()));
-                        h.last_error = Some(msg);
-                        all_ok = false;
-                    }
-                }
-            };
-
-        let mut view = std::mem::replace(&mut self.view, TargetView::pending(&self.settings));
-        let Collection {
-            inventory,
-            jobs,
-            warnings,
-            audit,
-            storage,
-            skipped,
-        } = c;
-        record(&mut view, CollectorKind::Inventory, status(&inventory));
-        record(&mut view, CollectorKind::Jobs, status(&jobs));
-        record(&mut view, CollectorKind::Warnings, status(&warnings));
-        record(&mut view, CollectorKind::Audit, status(&audit));
-        record(&mut view, CollectorKind::Storage, status(&storage));
-        view.skipped = self.merge_skipped(&view, skipped);
-
-        if let Ok(objects) = inventory {
-            self.inventory = objects;
-        }
-        // Taken out for the duration so that the id → tenant map can borrow it while the
-        // counters (in `self`) are updated.
-        let inventory = std::mem::take(&mut self.inventory);
-        let tenants: HashMap<&str, &str> = inventory
-            .iter()
-            .map(|o| (o.id.as_str(), o.tenant.as_str()))
-            .collect();
-        let tenant_of = |id: &str| -> String {
-            tenants
-                .get(id)
-                .map(|t| (*t).to_owned())
-                .unwrap_or_else(|| UNKNOWN_TENANT.to_owned())
-        };
-
-        if let Ok(jobs) = jobs {
-            self.count_new_jobs(&jobs, &mut view, &tenant_of, now);
-            self.jobs = jobs;
-        }
-        if let Ok(w) = warnings {
-            self.warnings = w;
-        }
-        if let Ok(events) = audit {
-            self.count_new_audit(&events, &mut view, now);
-        }
-        if let Ok(s) = storage {
-            self.storage = s;
-        }
-
-        // Everything below is recomputed from the last good data of each collector.
+    /// Jobs in the lookback window and jobs running now, per tenant, from the last good
+    /// job list (the window moves with `now` even when the jobs collector fails).
+    fn job_windows(&self, view: &mut TargetView, tenants: &Tenants, now: Timestamp) {
         let since = before(now, self.settings.lookback);
         view.jobs_window.clear();
         view.jobs_running.clear();
         for j in &self.jobs {
-            let tenant = tenant_of(&j.object_id);
+            let tenant = tenants.of_object(&j.object_id);
             if j.result == JobResult::Running {
                 *view.jobs_running.entry((tenant, j.kind)).or_default() += 1;
             } else if j.time().is_some_and(|t| t >= since && t <= now) {
@@ -306,8 +296,12 @@ impl TargetState {
                     .or_default() += 1;
             }
         }
+    }
 
-        let jobs_known = view.collector(CollectorKind::Jobs).last_success.is_some();
+    /// One view per object of `inventory`, sorted by id: its stored bytes (the storage
+    /// collector's figure wins), its facts (once a jobs refresh has succeeded; the newest
+    /// success ever seen is remembered past the lookback) and the compliance that applies.
+    fn object_views(&mut self, inventory: &[Object], jobs_known: bool) -> Vec<ObjectView> {
         let facts = facts_by_object(&self.jobs, self.compliance.strict_warnings);
         let stored: HashMap<&str, u64> = self
             .storage
@@ -316,7 +310,7 @@ impl TargetState {
             .map(|(id, b)| (id.as_str(), *b))
             .collect();
         let mut objects = Vec::with_capacity(inventory.len());
-        for o in &inventory {
+        for o in inventory {
             let mut object = o.clone();
             if let Some(b) = stored.get(o.id.as_str()) {
                 object.stored_bytes = Some(*b);
@@ -355,14 +349,18 @@ impl TargetState {
                 objects.iter().map(|o| o.object.id.as_str()).collect();
             self.known_success.retain(|k, _| ids.contains(k.as_str()));
         }
-        view.objects = objects;
+        objects
+    }
 
+    /// Open warnings per tenant, severity and category; a warning without a tenant takes
+    /// its object's.
+    fn warning_counts(&self, view: &mut TargetView, tenants: &Tenants) {
         view.warnings.clear();
         for w in &self.warnings {
             let tenant = if w.tenant.is_empty() {
                 w.object_id
                     .as_deref()
-                    .map(&tenant_of)
+                    .map(|id| tenants.of_object(id))
                     .unwrap_or_else(|| UNKNOWN_TENANT.to_owned())
             } else {
                 w.tenant.clone()
@@ -372,7 +370,11 @@ impl TargetState {
                 .entry((tenant, w.severity, w.category.clone()))
                 .or_default() += 1;
         }
+    }
 
+    /// Pools and stored bytes per tenant: the vendor's per-tenant figures where it has them,
+    /// else the sum over the view's objects.
+    fn storage_totals(&self, view: &mut TargetView) {
         view.pools = self.storage.pools.clone();
         view.tenant_stored.clear();
         if self.storage.tenants.is_empty() {
@@ -389,11 +391,13 @@ impl TargetState {
                 *view.tenant_stored.entry(t.clone()).or_default() += *b;
             }
         }
+    }
 
-        drop(tenants);
-        self.inventory = inventory;
+    /// Marks the refresh done and returns the view; the state keeps it, without its
+    /// objects, as the previous view of the next refresh.
+    fn publish(&mut self, mut view: TargetView, errors: Vec<String>, now: Timestamp) -> TargetView {
         view.refreshed = true;
-        view.up = all_ok;
+        view.up = errors.is_empty();
         view.last_refresh = Some(now);
         view.last_error = (!errors.is_empty()).then(|| errors.join("; "));
         // The objects are rebuilt by every refresh: keeping a copy of them here would only
@@ -408,12 +412,12 @@ impl TargetState {
         &mut self,
         jobs: &[Job],
         view: &mut TargetView,
-        tenant_of: &dyn Fn(&str) -> String,
+        tenants: &Tenants,
         now: Timestamp,
     ) {
         for j in jobs.iter().filter(|j| j.result.is_finished()) {
             let t = j.time().unwrap_or(now);
-            let tenant = tenant_of(&j.object_id);
+            let tenant = tenants.of_object(&j.object_id);
             if !self.jobs_baselined {
                 // History present at the first refresh is not counted, but its series are
                 // created at 0 so that `increase()` sees the first new job of each.
@@ -468,6 +472,67 @@ impl TargetState {
 
 fn status<T>(r: &Collected<T>) -> Result<(), &VendorError> {
     r.as_ref().map(|_| ())
+}
+
+/// Records each collector's attempt in `view` and returns the errors of those that failed
+/// (a collector the vendor cannot provide is not an error). No error means the target is up.
+fn record_health(
+    view: &mut TargetView,
+    now: Timestamp,
+    took: Duration,
+    outcomes: [(CollectorKind, Result<(), &VendorError>); 5],
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (kind, r) in outcomes {
+        let h = &mut view.collectors[kind.index()];
+        h.last_attempt = Some(now);
+        h.last_duration = took;
+        match r {
+            Ok(()) => {
+                h.status = CollectorStatus::Ok;
+                h.last_success = Some(now);
+                h.last_error = None;
+            }
+            Err(VendorError::Unsupported(why)) => {
+                h.status = CollectorStatus::Unsupported;
+                h.last_error = Some(why.clone());
+            }
+            Err(e) => {
+                h.status = CollectorStatus::Failed;
+                let msg = e.to_string();
+                errors.push(format!("{}: {msg}", kind.as_str()));
+                h.last_error = Some(msg);
+            }
+        }
+    }
+    errors
+}
+
+/// Two refused parts are the same part when collector and part agree, whatever the reason.
+fn same_part(a: &SkippedPart, b: &SkippedPart) -> bool {
+    a.collector == b.collector && a.part == b.part
+}
+
+/// The tenant of each object in the inventory, for data that names only its object.
+struct Tenants<'a>(HashMap<&'a str, &'a str>);
+
+impl<'a> Tenants<'a> {
+    fn of(inventory: &'a [Object]) -> Self {
+        Tenants(
+            inventory
+                .iter()
+                .map(|o| (o.id.as_str(), o.tenant.as_str()))
+                .collect(),
+        )
+    }
+
+    /// The object's tenant, or [`UNKNOWN_TENANT`] when the inventory does not know it.
+    fn of_object(&self, id: &str) -> String {
+        self.0
+            .get(id)
+            .map(|t| (*t).to_owned())
+            .unwrap_or_else(|| UNKNOWN_TENANT.to_owned())
+    }
 }
 
 #[cfg(test)]
