@@ -91,7 +91,8 @@ pub fn fold(keys: &mut serde_json::Map<String, serde_json::Value>) -> Vec<String
     problems
 }
 
-fn kind(v: &serde_json::Value) -> &'static str {
+/// What YAML made of a value, for messages that must not quote it.
+pub fn kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "boolean",

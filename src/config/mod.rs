@@ -283,10 +283,17 @@ impl Settings {
     fn parse_unscrubbed(text: &str, path: &Path) -> Result<Settings, ConfigError> {
         let doc: Value = yaml::parse(text)
             .map_err(|e| ConfigError::one(format!("{}: not valid YAML: {e}", path.display())))?;
-        let doc = if doc.is_null() {
-            Value::Object(Default::default())
-        } else {
-            doc
+        let doc = match doc {
+            Value::Null => Value::Object(Default::default()),
+            Value::Object(_) => doc,
+            other => {
+                return Err(ConfigError::one(format!(
+                    "{}: the config is a map of keys (listen, defaults, compliance, targets), \
+                     not a {}",
+                    path.display(),
+                    crate::secret::kind(&other)
+                )));
+            }
         };
         let file: FileConfig = serde_path_to_error::deserialize(doc).map_err(|e| {
             ConfigError::one(format!("{}: `{}`: {}", path.display(), e.path(), e.inner()))
