@@ -67,6 +67,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+}
+
+/// What `serve` starts from. `check` takes the same flags (and the same environment
+/// variables), so it checks exactly what `serve` would start with.
+#[derive(Debug, Args)]
+pub struct StartArgs {
     /// Config file (YAML).
     #[arg(long, env = "BACKUP_EXPORTER_CONFIG")]
     pub config: PathBuf,
@@ -106,8 +114,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    #[arg(long, env = "BACKUP_EXPORTER_CONFIG")]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub start: StartArgs,
     /// Also log in to every target and say what would be scraped.
     #[arg(long)]
     pub online: bool,

@@ -26,6 +26,7 @@ pub mod server;
 pub mod shard;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod small_file;
 pub mod state;
 pub mod vendors;
 pub mod web;

@@ -71,6 +71,12 @@ pub fn fold(keys: &mut serde_json::Map<String, serde_json::Value>) -> Vec<String
                     serde_json::Value::String(s) => {
                         keys.insert(key.to_string(), serde_json::json!({ tag: s }));
                     }
+                    // Never the value: a number here is most likely the secret itself.
+                    other @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => problems
+                        .push(format!(
+                            "`{written}`: YAML read a {}, not text; write the value in quotes",
+                            kind(&other)
+                        )),
                     other => problems.push(format!(
                         "`{written}`: invalid type: {}, expected a string",
                         kind(&other)
@@ -85,7 +91,8 @@ pub fn fold(keys: &mut serde_json::Map<String, serde_json::Value>) -> Vec<String
     problems
 }
 
-fn kind(v: &serde_json::Value) -> &'static str {
+/// What YAML made of a value, for messages that must not quote it.
+pub fn kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "boolean",
@@ -101,7 +108,7 @@ pub enum SecretError {
     #[error("cannot read secret file {path}: {source}")]
     File {
         path: PathBuf,
-        source: std::io::Error,
+        source: crate::small_file::SmallFileError,
     },
     #[error("secret file {0} is empty")]
     EmptyFile(PathBuf),
@@ -110,15 +117,19 @@ pub enum SecretError {
 }
 
 impl SecretSource {
-    /// Reads the secret now. A trailing newline (as `echo` writes) is not part of it.
+    /// Reads the secret now. A trailing newline (as `echo` writes) is not part of it. A
+    /// file is read up to [`crate::small_file::SECRET_FILE_LIMIT`] and must be a regular
+    /// file: `/dev/zero` or a FIFO fails at once instead of hanging or filling memory.
     pub fn read(&self) -> Result<SecretString, SecretError> {
         match self {
             SecretSource::Inline(s) => Ok(s.clone()),
             SecretSource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| SecretError::File {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text =
+                    crate::small_file::read_to_string(path, crate::small_file::SECRET_FILE_LIMIT)
+                        .map_err(|source| SecretError::File {
+                        path: path.clone(),
+                        source,
+                    })?;
                 let trimmed = text.trim_end_matches(['\r', '\n']);
                 if trimmed.is_empty() {
                     return Err(SecretError::EmptyFile(path.clone()));
@@ -180,9 +191,31 @@ mod tests {
         assert!(
             problems
                 .iter()
-                .any(|p| p == "`password`: invalid type: number, expected a string"),
+                .any(|p| p
+                    == "`password`: YAML read a number, not text; write the value in quotes"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn an_oversized_secret_file_is_refused_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        let big = "hunter2-".repeat(9000);
+        std::fs::write(&path, &big).unwrap();
+        let e = SecretSource::File(path.clone())
+            .read()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "cannot read secret file {}: over the 64 KiB limit; reading stopped there",
+                path.display()
+            )
+        );
+        std::fs::write(&path, &big[..60_000]).unwrap();
+        assert!(SecretSource::File(path).read().is_ok());
     }
 
     #[test]

@@ -64,11 +64,8 @@ impl ApiClient {
             .redirect(reqwest::redirect::Policy::none())
             .referer(false);
         if let Some(path) = &settings.tls.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| ApiError::Config(format!("tls.ca_file {}: {e}", path.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                ApiError::Config(format!("tls.ca_file {}: not PEM: {e}", path.display()))
-            })?;
+            let certs = super::load_ca_bundle(path)
+                .map_err(|e| ApiError::Config(format!("`tls.ca_file`: {e}")))?;
             builder = builder.tls_certs_merge(certs);
         }
         if settings.tls.insecure_skip_verify {

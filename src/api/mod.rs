@@ -29,4 +29,5 @@ pub use redact::Redactor;
 pub use request::{Body, Request, Response, decode_json};
 pub use settings::{
     ClientSettings, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_RESPONSE_BYTES, TlsSettings,
+    load_ca_bundle,
 };

@@ -15,6 +15,23 @@ pub struct TlsSettings {
     pub insecure_skip_verify: bool,
 }
 
+/// The certificates of a target's `tls.ca_file`, read the same way by `check`, `serve`'s
+/// start and the client: at most [`crate::small_file::CA_FILE_LIMIT`], a regular file,
+/// PEM with at least one certificate. Errors name the file, never its contents.
+pub fn load_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = crate::small_file::read(path, crate::small_file::CA_FILE_LIMIT)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|_| format!("{} is not a PEM certificate bundle", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
 #[derive(Clone, Debug)]
 pub struct ClientSettings {
     pub vendor: Vendor,

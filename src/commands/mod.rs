@@ -3,6 +3,7 @@
 mod check;
 #[cfg(feature = "sim")]
 mod demo;
+mod preflight;
 mod serve;
 #[cfg(feature = "sim")]
 mod simulate;

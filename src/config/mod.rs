@@ -6,6 +6,7 @@
 //! (name "safespring"): unknown field `pasword``) instead of only a line number.
 
 mod compliance;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -174,6 +175,72 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// The shortest `interval`, `timeout`, `lookback` or `max_stale`: below it a value is a
+/// slip (`1ns`, `5ms` for `5m`) that would spin the refresh loop or fail every request.
+pub const MIN_DURATION: Duration = Duration::from_millis(100);
+
+/// The keys a target shares with `defaults:`, as written in one place (a target or the
+/// defaults), so each is checked where it is written and named once.
+struct Limits {
+    durations: [(&'static str, Option<Duration>); 4],
+    max_concurrent_requests: Option<usize>,
+    sizes: [(&'static str, Option<ByteSize>); 2],
+}
+
+impl Limits {
+    /// Problems, each naming `{prefix}{key}`.
+    fn problems(&self, prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, v) in self.durations {
+            match v {
+                Some(v) if v.is_zero() => out.push(format!("`{prefix}{key}`: must be more than 0")),
+                Some(v) if v < MIN_DURATION => out.push(format!(
+                    "`{prefix}{key}`: {} is under the minimum of {}",
+                    humantime::format_duration(v),
+                    humantime::format_duration(MIN_DURATION)
+                )),
+                _ => {}
+            }
+        }
+        if self.max_concurrent_requests == Some(0) {
+            out.push(format!(
+                "`{prefix}max_concurrent_requests`: must be at least 1"
+            ));
+        }
+        for (key, v) in self.sizes {
+            if v == Some(ByteSize(0)) {
+                out.push(format!("`{prefix}{key}`: must be more than 0"));
+            }
+        }
+        out
+    }
+}
+
+/// `Defaults` and `CommonTarget` have the same shared keys under the same names.
+macro_rules! limits_of {
+    ($t:ty) => {
+        impl $t {
+            fn limits(&self) -> Limits {
+                Limits {
+                    durations: [
+                        ("interval", self.interval),
+                        ("timeout", self.timeout),
+                        ("lookback", self.lookback),
+                        ("max_stale", self.max_stale),
+                    ],
+                    max_concurrent_requests: self.max_concurrent_requests,
+                    sizes: [
+                        ("max_response_bytes", self.max_response_bytes),
+                        ("max_buffered_bytes", self.max_buffered_bytes),
+                    ],
+                }
+            }
+        }
+    };
+}
+limits_of!(Defaults);
+limits_of!(CommonTarget);
+
 /// Keys every target may have, whatever its vendor.
 pub const COMMON_KEYS: &[&str] = &[
     "name",
@@ -192,26 +259,47 @@ pub const COMMON_KEYS: &[&str] = &[
 ];
 
 impl Settings {
+    /// Reads the file (at most [`crate::small_file::CONFIG_FILE_LIMIT`], a regular file)
+    /// and parses it.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::one(format!("cannot read config file {}: {e}", path.display()))
-        })?;
+        let text = crate::small_file::read_to_string(path, crate::small_file::CONFIG_FILE_LIMIT)
+            .map_err(|e| {
+                ConfigError::one(format!("cannot read config file {}: {e}", path.display()))
+            })?;
         Self::parse(&text, path)
     }
 
+    /// Parses and checks the config. Every problem is one line, and none shows a secret
+    /// value of the text (see [`yaml::Scrubber`]), whatever part of the parse it comes from.
     pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
-        let doc: Value = serde_saphyr::from_str(text)
+        Self::parse_unscrubbed(text, path).map_err(|e| {
+            let scrubber = yaml::Scrubber::for_text(text);
+            ConfigError {
+                problems: e.problems.iter().map(|p| scrubber.scrub(p)).collect(),
+            }
+        })
+    }
+
+    fn parse_unscrubbed(text: &str, path: &Path) -> Result<Settings, ConfigError> {
+        let doc: Value = yaml::parse(text)
             .map_err(|e| ConfigError::one(format!("{}: not valid YAML: {e}", path.display())))?;
-        let doc = if doc.is_null() {
-            Value::Object(Default::default())
-        } else {
-            doc
+        let doc = match doc {
+            Value::Null => Value::Object(Default::default()),
+            Value::Object(_) => doc,
+            other => {
+                return Err(ConfigError::one(format!(
+                    "{}: the config is a map of keys (listen, defaults, compliance, targets), \
+                     not a {}",
+                    path.display(),
+                    crate::secret::kind(&other)
+                )));
+            }
         };
         let file: FileConfig = serde_path_to_error::deserialize(doc).map_err(|e| {
             ConfigError::one(format!("{}: `{}`: {}", path.display(), e.path(), e.inner()))
         })?;
 
-        let mut problems = Vec::new();
+        let mut problems = file.defaults.limits().problems("defaults.");
         let compliance = file.compliance.validate(&mut problems);
         let mut targets: Vec<TargetSettings> = Vec::new();
         let mut names: Vec<String> = Vec::new();
@@ -291,6 +379,7 @@ fn parse_target(
             return None;
         }
     };
+    problems.extend(raw.limits().problems(""));
     if raw.name.trim().is_empty() {
         problems.push("`name`: must not be empty".to_owned());
     }
@@ -317,7 +406,9 @@ fn parse_target(
         }
         known
     });
-    problems.extend(crate::secret::fold(&mut keys));
+    let secret_problems = crate::secret::fold(&mut keys);
+    let secrets_folded = secret_problems.is_empty();
+    problems.extend(secret_problems);
     let secrets: Vec<(&'static str, SecretSource)> = SECRET_KEYS
         .iter()
         .filter_map(|k| {
@@ -345,19 +436,6 @@ fn parse_target(
         .max_concurrent_requests
         .or(d.max_concurrent_requests)
         .unwrap_or(4);
-    for (key, v) in [
-        ("interval", interval),
-        ("timeout", timeout),
-        ("lookback", lookback),
-        ("max_stale", max_stale),
-    ] {
-        if v.is_zero() {
-            problems.push(format!("`{key}`: must be more than 0"));
-        }
-    }
-    if max_concurrent_requests == 0 {
-        problems.push("`max_concurrent_requests`: must be at least 1".to_owned());
-    }
     let max_response_bytes = raw
         .max_response_bytes
         .or(d.max_response_bytes)
@@ -366,41 +444,51 @@ fn parse_target(
         .max_buffered_bytes
         .or(d.max_buffered_bytes)
         .map_or(DEFAULT_MAX_BUFFERED_BYTES, |b| b.0);
-    for (key, v) in [
-        ("max_response_bytes", max_response_bytes),
-        ("max_buffered_bytes", max_buffered_bytes),
-    ] {
-        if v == 0 {
-            problems.push(format!("`{key}`: must be more than 0"));
-        }
-    }
     let allow_cross_origin_redirects = raw
         .allow_cross_origin_redirects
         .or(d.allow_cross_origin_redirects)
         .unwrap_or(false);
     // Every vendor speaks HTTP: any other scheme is a typo or a paste from elsewhere.
+    let mut url_ok = true;
+    // Credentials in it would be shown wherever the URL is (logs, errors, the status page);
+    // every vendor has its own keys for them.
     let url = match raw.url {
         Some(u) if !matches!(u.scheme(), "http" | "https") => {
-            problems.push(format!("`url`: {u} is not an http(s) URL"));
+            problems.push(format!(
+                "`url`: {} is not an http(s) URL",
+                without_credentials(&u)
+            ));
+            url_ok = false;
+            None
+        }
+        Some(u) if !u.username().is_empty() || u.password().is_some() => {
+            problems.push(format!(
+                "`url`: {} has a user name or password in it (user:password@); give them \
+                 as the target's own keys (password_file, token_file, ...)",
+                without_credentials(&u)
+            ));
+            url_ok = false;
             None
         }
         u => u,
     };
     let tls = raw.tls.unwrap_or_default();
     if let Some(ca) = &tls.ca_file
-        && !ca.is_file()
+        && let Err(e) = crate::api::load_ca_bundle(ca)
     {
-        problems.push(format!(
-            "`tls.ca_file`: {} is not a readable file",
-            ca.display()
-        ));
+        problems.push(format!("`tls.ca_file`: {e}"));
     }
-    let vendor_settings = match (entry.parse)(keys, url.as_ref()) {
-        Ok(s) => Some(s),
-        Err(p) => {
-            problems.extend(p);
-            None
+    // A refused secret or URL is reported once: the vendor would only add "is required".
+    let vendor_settings = if secrets_folded && url_ok {
+        match (entry.parse)(keys, url.as_ref()) {
+            Ok(s) => Some(s),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
         }
+    } else {
+        None
     };
     let name = raw.name;
     let target = match vendor_settings {
@@ -427,6 +515,16 @@ fn parse_target(
         _ => None,
     };
     Some((name, target))
+}
+
+/// `u` as it may be shown: any user name and password replaced by `***`.
+pub fn without_credentials(u: &Url) -> String {
+    let mut shown = u.clone();
+    if !u.username().is_empty() || u.password().is_some() {
+        let _ = shown.set_username("***");
+        let _ = shown.set_password(None);
+    }
+    shown.to_string()
 }
 
 #[cfg(test)]

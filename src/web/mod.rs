@@ -144,10 +144,11 @@ impl WebConfig {
             path: path.to_owned(),
             problem,
         };
-        let doc: Value = serde_saphyr::from_str(text).map_err(|e| WebConfigError::Yaml {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let doc: Value =
+            crate::config::yaml::parse(text).map_err(|message| WebConfigError::Yaml {
+                path: path.to_owned(),
+                message,
+            })?;
         // An empty file is valid (exporter-toolkit serves plain HTTP without auth).
         let file: WebFile = if doc.is_null() {
             WebFile::default()

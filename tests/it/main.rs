@@ -7,6 +7,7 @@ mod cloudtower;
 mod cloutility;
 mod clumio;
 mod common;
+mod config_malformed;
 mod dashboards;
 mod docs;
 mod e2e;

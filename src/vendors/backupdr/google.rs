@@ -56,7 +56,7 @@ impl std::fmt::Debug for ServiceAccount {
 impl ServiceAccount {
     /// Reads the key file; errors say what is wrong without quoting the key.
     pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::small_file::read_to_string(path, crate::small_file::SECRET_FILE_LIMIT)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
