@@ -7,8 +7,6 @@
 
 use serde::Deserialize;
 
-use crate::config::Settings;
-
 /// One replica's place: shard `index` of `total` (`0 <= index < total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,17 +52,6 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-impl Settings {
-    /// The settings with only the targets of this replica's shard (all without one).
-    pub fn sharded(&self) -> Settings {
-        let mut s = self.clone();
-        if let Some(shard) = s.shard {
-            s.targets.retain(|t| shard.owns(&t.name));
-        }
-        s
-    }
 }
 
 #[cfg(test)]

@@ -259,6 +259,17 @@ pub const COMMON_KEYS: &[&str] = &[
 ];
 
 impl Settings {
+    /// The settings with only the targets of this replica's shard (all without one).
+    pub fn sharded(&self) -> Settings {
+        let mut s = self.clone();
+        if let Some(shard) = s.shard {
+            s.targets.retain(|t| shard.owns(&t.name));
+        }
+        s
+    }
+}
+
+impl Settings {
     /// Reads the file (at most [`crate::small_file::CONFIG_FILE_LIMIT`], a regular file)
     /// and parses it.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
