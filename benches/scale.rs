@@ -222,11 +222,12 @@ async fn run(objects: usize, targets: usize, jobs: usize, rounds: usize, full: b
     .expect("starts");
     assert!(ex.wait_ready(Duration::from_secs(1800)).await, "ready");
     let (wall, cpu_refresh) = (t0.elapsed(), cpu() - cpu0);
-    let rss_ready = rss_kib();
+    let (rss_ready, peak_ready) = (rss_kib(), peak_rss_kib());
 
     let url = format!("http://{}/metrics", ex.addr);
     let client = reqwest::Client::new();
     let gz = scrape(&client, &url, true, rounds).await;
+    let peak_gzip = peak_rss_kib();
     let plain = scrape(&client, &url, false, rounds.div_ceil(4)).await;
     let peak = peak_rss_kib();
 
@@ -244,6 +245,13 @@ async fn run(objects: usize, targets: usize, jobs: usize, rounds: usize, full: b
         "RSS: before start {} MiB, after first refresh {} MiB, peak incl. scrapes {} MiB",
         rss0 / 1024,
         rss_ready / 1024,
+        peak / 1024
+    );
+    // Where the peak was reached: during the first refresh, the gzip or the plain scrapes.
+    println!(
+        "peak RSS by phase: first refresh {} MiB, + gzip scrapes {} MiB, + plain scrapes {} MiB",
+        peak_ready / 1024,
+        peak_gzip / 1024,
         peak / 1024
     );
     println!(

@@ -83,6 +83,8 @@ impl Exporter {
         clock: Clock,
         web: Option<WebConfig>,
     ) -> Result<Self, StartError> {
+        // Before the first refresh allocates: large transient blocks go back to the system.
+        crate::malloc::return_large_blocks();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| StartError::Listen {

@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod malloc;
 pub mod metrics;
 pub mod model;
 pub mod refresh;

@@ -6,6 +6,7 @@
 //! `/metrics`, the landing page and readiness read without any lock held across I/O.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -20,6 +21,12 @@ use crate::model::{
 
 pub use crate::facts::{ObjectFacts, facts_by_object};
 pub use crate::model::CollectorKind;
+
+mod jobs;
+mod seen;
+
+use jobs::JobBook;
+use seen::TimeById;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CollectorStatus {
@@ -55,7 +62,9 @@ impl CollectorHealth {
 /// One object as `/metrics` shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObjectView {
-    pub object: Object,
+    /// Shared with the refresh state, which keeps the last good inventory: a view costs a
+    /// pointer per object, not a copy of it (issue 12).
+    pub object: Arc<Object>,
     pub rpo: Duration,
     /// The restore-test interval that applies, if any (`compliance.restore_test_interval`).
     pub restore_interval: Option<Duration>,
@@ -141,19 +150,20 @@ pub struct TargetState {
     settings: TargetSettings,
     compliance: Compliance,
     view: TargetView,
-    inventory: Vec<Object>,
-    jobs: Vec<Job>,
+    inventory: Vec<Arc<Object>>,
+    /// What the windows and facts need of the last good job list (not the jobs).
+    jobs: JobBook,
     warnings: Vec<Warning>,
     storage: Storage,
     /// Finished job ids already counted (or present at the first refresh), with the time
     /// that lets them be forgotten once they cannot reappear.
-    seen_jobs: HashMap<String, Timestamp>,
+    seen_jobs: TimeById,
     jobs_baselined: bool,
-    seen_audit: HashMap<String, Timestamp>,
+    seen_audit: TimeById,
     audit_baselined: bool,
     /// Newest success ever seen per object, so that a success older than the lookback is not
     /// forgotten while the exporter runs.
-    known_success: HashMap<String, Timestamp>,
+    known_success: TimeById,
 }
 
 impl TargetState {
@@ -163,14 +173,14 @@ impl TargetState {
             settings,
             compliance,
             inventory: Vec::new(),
-            jobs: Vec::new(),
+            jobs: JobBook::default(),
             warnings: Vec::new(),
             storage: Storage::default(),
-            seen_jobs: HashMap::new(),
+            seen_jobs: TimeById::default(),
             jobs_baselined: false,
-            seen_audit: HashMap::new(),
+            seen_audit: TimeById::default(),
             audit_baselined: false,
-            known_success: HashMap::new(),
+            known_success: TimeById::default(),
         }
     }
 
@@ -209,13 +219,14 @@ impl TargetState {
         // Take the new data. The inventory is taken out of `self` for the rest of the
         // refresh so that the id → tenant map can borrow it while `self` is updated.
         if let Ok(objects) = inventory {
-            self.inventory = objects;
+            self.inventory = objects.into_iter().map(Arc::new).collect();
         }
         let inventory = std::mem::take(&mut self.inventory);
         let tenants = Tenants::of(&inventory);
         if let Ok(jobs) = jobs {
             self.count_new_jobs(&jobs, &mut view, &tenants, now);
-            self.jobs = jobs;
+            // The list itself is dropped here, before the object views are built.
+            self.jobs = JobBook::new(&jobs, self.compliance.strict_warnings);
         }
         if let Ok(w) = warnings {
             self.warnings = w;
@@ -285,24 +296,19 @@ impl TargetState {
         let since = before(now, self.settings.lookback);
         view.jobs_window.clear();
         view.jobs_running.clear();
-        for j in &self.jobs {
-            let tenant = tenants.of_object(&j.object_id);
-            if j.result == JobResult::Running {
-                *view.jobs_running.entry((tenant, j.kind)).or_default() += 1;
-            } else if j.time().is_some_and(|t| t >= since && t <= now) {
-                *view
-                    .jobs_window
-                    .entry((tenant, j.kind, j.result))
-                    .or_default() += 1;
-            }
-        }
+        self.jobs.count_windows(
+            tenants,
+            since,
+            now,
+            &mut view.jobs_window,
+            &mut view.jobs_running,
+        );
     }
 
     /// One view per object of `inventory`, sorted by id: its stored bytes (the storage
     /// collector's figure wins), its facts (once a jobs refresh has succeeded; the newest
     /// success ever seen is remembered past the lookback) and the compliance that applies.
-    fn object_views(&mut self, inventory: &[Object], jobs_known: bool) -> Vec<ObjectView> {
-        let facts = facts_by_object(&self.jobs, self.compliance.strict_warnings);
+    fn object_views(&mut self, inventory: &[Arc<Object>], jobs_known: bool) -> Vec<ObjectView> {
         let stored: HashMap<&str, u64> = self
             .storage
             .objects
@@ -311,19 +317,22 @@ impl TargetState {
             .collect();
         let mut objects = Vec::with_capacity(inventory.len());
         for o in inventory {
-            let mut object = o.clone();
-            if let Some(b) = stored.get(o.id.as_str()) {
-                object.stored_bytes = Some(*b);
-            }
+            let object = match stored.get(o.id.as_str()) {
+                Some(&b) if o.stored_bytes != Some(b) => Arc::new(Object {
+                    stored_bytes: Some(b),
+                    ..Object::clone(o)
+                }),
+                _ => Arc::clone(o),
+            };
             let facts = jobs_known.then(|| {
-                let mut f = facts.get(o.id.as_str()).cloned().unwrap_or_default();
-                let remembered = self.known_success.get(&o.id).copied();
+                let mut f = self.jobs.facts(&o.id).cloned().unwrap_or_default();
+                let remembered = self.known_success.get(&o.id);
                 let best = [f.last_success, o.last_success_hint, remembered]
                     .into_iter()
                     .flatten()
                     .max();
                 if let Some(t) = best {
-                    self.known_success.insert(o.id.clone(), t);
+                    self.known_success.insert(&o.id, t);
                 }
                 f.last_success = best;
                 f
@@ -345,9 +354,8 @@ impl TargetState {
         objects.sort_by(|a, b| a.object.id.cmp(&b.object.id));
         // Objects that left the inventory must not keep a remembered success forever.
         if self.known_success.len() > objects.len() * 2 + 16 {
-            let ids: std::collections::HashSet<&str> =
-                objects.iter().map(|o| o.object.id.as_str()).collect();
-            self.known_success.retain(|k, _| ids.contains(k.as_str()));
+            self.known_success
+                .keep_only(objects.iter().map(|o| o.object.id.as_str()));
         }
         objects
     }
@@ -425,10 +433,10 @@ impl TargetState {
                     .entry((tenant.clone(), j.kind, j.result))
                     .or_default();
                 view.transferred_total.entry((tenant, j.kind)).or_default();
-                self.seen_jobs.insert(j.id.clone(), t);
+                self.seen_jobs.insert(&j.id, t);
                 continue;
             }
-            if self.seen_jobs.insert(j.id.clone(), t).is_some() {
+            if self.seen_jobs.insert(&j.id, t).is_some() {
                 continue;
             }
             *view
@@ -441,7 +449,7 @@ impl TargetState {
         self.jobs_baselined = true;
         // A job older than twice the lookback cannot come back in a window; forget it.
         let horizon = before(now, self.settings.lookback * 2);
-        self.seen_jobs.retain(|_, t| *t >= horizon);
+        self.seen_jobs.forget_before(horizon);
     }
 
     fn count_new_audit(&mut self, events: &[AuditEvent], view: &mut TargetView, now: Timestamp) {
@@ -459,14 +467,14 @@ impl TargetState {
                 *last = e.time;
             }
             let counter = view.audit_total.entry(key).or_default();
-            if self.seen_audit.insert(e.id.clone(), e.time).is_some() || !self.audit_baselined {
+            if self.seen_audit.insert(&e.id, e.time).is_some() || !self.audit_baselined {
                 continue;
             }
             *counter += 1;
         }
         self.audit_baselined = true;
         let horizon = before(now, self.settings.lookback * 2);
-        self.seen_audit.retain(|_, t| *t >= horizon);
+        self.seen_audit.forget_before(horizon);
     }
 }
 
@@ -517,7 +525,7 @@ fn same_part(a: &SkippedPart, b: &SkippedPart) -> bool {
 struct Tenants<'a>(HashMap<&'a str, &'a str>);
 
 impl<'a> Tenants<'a> {
-    fn of(inventory: &'a [Object]) -> Self {
+    fn of(inventory: &'a [Arc<Object>]) -> Self {
         Tenants(
             inventory
                 .iter()
@@ -527,11 +535,12 @@ impl<'a> Tenants<'a> {
     }
 
     /// The object's tenant, or [`UNKNOWN_TENANT`] when the inventory does not know it.
+    fn get(&self, id: &str) -> &'a str {
+        self.0.get(id).copied().unwrap_or(UNKNOWN_TENANT)
+    }
+
     fn of_object(&self, id: &str) -> String {
-        self.0
-            .get(id)
-            .map(|t| (*t).to_owned())
-            .unwrap_or_else(|| UNKNOWN_TENANT.to_owned())
+        self.get(id).to_owned()
     }
 }
 

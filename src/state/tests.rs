@@ -320,3 +320,78 @@ fn refusal_means_403_or_404_on_a_data_request_only() {
     assert_eq!(taken[0].part, "rds");
     assert!(skips.take().is_empty());
 }
+
+#[test]
+fn a_failed_jobs_collector_counts_the_last_list_as_if_it_were_read_again() {
+    // The state keeps a compact form of the last good job list, not the jobs: the windows
+    // and facts it derives from it must be those of the list itself, at every later `now`,
+    // with tenants as the inventory of that refresh says.
+    let now = 100_000;
+    let jobs = vec![
+        job("1", "a", JobResult::Success, now - 100, 5),
+        job("2", "b", JobResult::Running, now - 50, 0),
+        job("3", "a", JobResult::Failed, now - 3_000, 0),
+        job("4", "a", JobResult::Failed, now - 20, 0),
+        job("5", "zz", JobResult::Missed, now - 10, 0),
+    ];
+    let moved = vec![object("a", "T3"), object("b", "T2")];
+    let later = now + 1_000;
+
+    let mut kept = TargetState::new(settings(), Compliance::default());
+    kept.apply(
+        collection(
+            vec![object("a", "T1"), object("b", "T2")],
+            jobs.clone(),
+            vec![],
+        ),
+        ts(now),
+        Duration::from_secs(1),
+    );
+    let mut c = collection(moved.clone(), vec![], vec![]);
+    c.jobs = Err(VendorError::Invalid("HTTP 503".into()));
+    let v = kept.apply(c, ts(later), Duration::from_secs(1));
+
+    let mut fresh = TargetState::new(settings(), Compliance::default());
+    let w = fresh.apply(
+        collection(moved, jobs, vec![]),
+        ts(later),
+        Duration::from_secs(1),
+    );
+
+    assert_eq!(
+        v.collector(CollectorKind::Jobs).status,
+        CollectorStatus::Failed
+    );
+    assert_eq!(v.jobs_window, w.jobs_window);
+    assert_eq!(v.jobs_running, w.jobs_running);
+    assert_eq!(
+        v.jobs_window[&("T3".to_owned(), JobKind::Backup, JobResult::Success)],
+        1,
+        "the object's tenant of this refresh"
+    );
+    assert_eq!(
+        v.jobs_window[&("T3".to_owned(), JobKind::Backup, JobResult::Failed)],
+        1,
+        "job 4 only: job 3 left the window as time went on"
+    );
+    assert_eq!(
+        v.jobs_window[&(
+            UNKNOWN_TENANT.to_owned(),
+            JobKind::Backup,
+            JobResult::Missed
+        )],
+        1
+    );
+    assert_eq!(v.jobs_running[&("T2".to_owned(), JobKind::Backup)], 1);
+    let facts = |v: &TargetView, id: &str| {
+        v.objects
+            .iter()
+            .find(|o| o.object.id == id)
+            .and_then(|o| o.facts.clone())
+            .unwrap()
+    };
+    assert_eq!(facts(&v, "a"), facts(&w, "a"));
+    assert_eq!(facts(&v, "a").last_success, Some(ts(now - 100)));
+    assert_eq!(facts(&v, "a").consecutive_failures, 1);
+    assert_eq!(facts(&v, "b"), ObjectFacts::default(), "only a running job");
+}
