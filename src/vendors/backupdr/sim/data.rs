@@ -21,6 +21,10 @@ pub const MAX_JOB_DURATION: Duration = Duration::from_secs(4 * 3600);
 
 pub const MIB_PER_TIB: u64 = 1024 * 1024;
 
+/// Application ids: `APP_ID_BASE + APP_ID_STEP * index`.
+const APP_ID_BASE: u64 = 400_000;
+const APP_ID_STEP: u64 = 17;
+
 #[derive(Clone, Debug)]
 pub struct Appliance {
     pub index: usize,
@@ -348,7 +352,7 @@ impl World {
                     )
                 }
             };
-            let id_num = 400_000 + 17 * k as u64;
+            let id_num = APP_ID_BASE + APP_ID_STEP * k as u64;
             let fail_rate =
                 [0.01, 0.02, 0.04, 0.10][(mix(seed, "bdr/flaky", k as u64) % 4) as usize];
             apps.push(App {
@@ -379,8 +383,15 @@ impl World {
         }
     }
 
+    /// The application with console id `id`. Ids are `APP_ID_BASE + APP_ID_STEP * index`, so
+    /// this is a lookup, not a scan: a refresh asks for every application by id.
     pub fn app(&self, id: &str) -> Option<&App> {
-        self.apps.iter().find(|a| a.id == id)
+        let k = id.parse::<u64>().ok()?.checked_sub(APP_ID_BASE)?;
+        if k % APP_ID_STEP != 0 {
+            return None;
+        }
+        let a = self.apps.get(usize::try_from(k / APP_ID_STEP).ok()?)?;
+        (a.id == id).then_some(a)
     }
 
     pub fn template_of(&self, app: &App) -> Option<&Template> {
@@ -453,6 +464,17 @@ mod tests {
         assert!(!w.apps[4].protected() && w.apps[4].template.is_none());
         assert!(w.apps[5].managed && !w.apps[5].protected());
         assert!(w.appliances.iter().any(|a| !a.reachable));
+    }
+
+    #[test]
+    fn applications_are_found_by_id_and_only_by_their_id() {
+        let w = World::new(7, 300, now());
+        for a in &w.apps {
+            assert_eq!(w.app(&a.id).map(|x| x.index), Some(a.index));
+        }
+        for id in ["", "x", "399983", "400001", "0400017", "405100", "-400000"] {
+            assert!(w.app(id).is_none(), "{id}");
+        }
     }
 
     #[test]

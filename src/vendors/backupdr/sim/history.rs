@@ -10,8 +10,19 @@ use jiff::{SignedDuration, Timestamp};
 use super::data::{App, MAX_JOB_DURATION, RETENTION, Trouble, World};
 
 /// Job numbers are minutes since this epoch times 65536 plus a per-application slot: unique,
-/// and increasing with time like the console's own.
+/// and increasing with time like the console's own (see [`job_number`]).
 pub(super) const NUMBER_EPOCH_S: i64 = 1_577_836_800; // 2020-01-01
+/// Applications whose slots fit in a minute's 65536 numbers (8 slots each).
+const APPS_PER_BANK: usize = 65_536 / 8;
+
+/// The number of the job queued in `minute` for application `app` in `slot`. The 8,192
+/// applications of a bank share the minute's numbers; a world with more has further banks,
+/// 2^44 apart (past any minute of the next 500 years), so numbers stay unique and below
+/// 2^53 (exact as JSON numbers) for half a million applications.
+fn job_number(minute: u64, app: usize, slot: u64) -> u64 {
+    let (bank, within) = (app / APPS_PER_BANK, app % APPS_PER_BANK);
+    ((bank as u64) << 44) + minute * 65_536 + within as u64 * 8 + slot
+}
 const MOUNT_SLOT: u64 = 6;
 const UNMOUNT_SLOT: u64 = 7;
 const MOUNT_EVERY: i64 = 9 * 86_400;
@@ -137,21 +148,31 @@ impl World {
         to: Timestamp,
         app: Option<usize>,
     ) -> Vec<SimJob> {
-        let lo = from.as_second().max(now.as_second() - secs(RETENTION));
-        let hi = to.as_second().min(now.as_second());
-        let mut out = Vec::new();
-        if lo > hi {
-            return out;
-        }
-        let apps: Vec<&App> = match app {
-            Some(i) => self.apps.get(i).into_iter().collect(),
-            None => self.apps.iter().collect(),
-        };
-        for a in apps {
-            self.app_jobs(a, now, lo, hi, &mut out);
-        }
+        let mut out: Vec<SimJob> = self.jobs_by_app(now, from, to, app).collect();
         out.sort_by_key(|j| j.number);
         out
+    }
+
+    /// The jobs of [`World::jobs`], generated one application at a time and not sorted:
+    /// a list view takes them one by one and keeps only those that can reach its page.
+    pub fn jobs_by_app(
+        &self,
+        now: Timestamp,
+        from: Timestamp,
+        to: Timestamp,
+        app: Option<usize>,
+    ) -> impl Iterator<Item = SimJob> + '_ {
+        let lo = from.as_second().max(now.as_second() - secs(RETENTION));
+        let hi = to.as_second().min(now.as_second());
+        let apps = match app {
+            Some(i) => self.apps.get(i..=i).unwrap_or_default(),
+            None => &self.apps[..],
+        };
+        apps.iter().filter(move |_| lo <= hi).flat_map(move |a| {
+            let mut out = Vec::new();
+            self.app_jobs(a, now, lo, hi, &mut out);
+            out
+        })
     }
 
     fn app_jobs(&self, a: &App, now: Timestamp, lo: i64, hi: i64, out: &mut Vec<SimJob>) {
@@ -265,7 +286,7 @@ impl World {
         });
         let minute = ((queued_s - NUMBER_EPOCH_S).max(0) / 60) as u64;
         SimJob {
-            number: minute * 65_536 + a.index as u64 * 8 + slot,
+            number: job_number(minute, a.index, slot),
             app: a.index,
             slot,
             policy,
@@ -283,6 +304,25 @@ impl World {
     /// Images that exist at `now`: one per successful capture until its retention ends, and
     /// the active image of a mount until it is unmounted.
     pub fn images(&self, now: Timestamp, app: Option<usize>) -> Vec<SimImage> {
+        let mut out: Vec<SimImage> = self.images_by_app(now, app).collect();
+        out.sort_by_key(|i| i.number);
+        out
+    }
+
+    /// The images of [`World::images`], one application at a time and not sorted.
+    pub fn images_by_app(
+        &self,
+        now: Timestamp,
+        app: Option<usize>,
+    ) -> impl Iterator<Item = SimImage> + '_ {
+        let apps = match app {
+            Some(i) => self.apps.get(i..=i).unwrap_or_default(),
+            None => &self.apps[..],
+        };
+        apps.iter().flat_map(move |a| self.app_images(now, a))
+    }
+
+    fn app_images(&self, now: Timestamp, a: &App) -> Vec<SimImage> {
         let longest = self
             .templates
             .iter()
@@ -290,13 +330,12 @@ impl World {
             .max()
             .unwrap_or(30) as i64;
         let from = ts(now.as_second() - (longest + 1) * 86_400);
-        let jobs = self.jobs(now, from, now, app);
+        let jobs = self.jobs(now, from, now, Some(a.index));
         let mut out = Vec::new();
         for j in &jobs {
             if j.status != "succeeded" {
                 continue;
             }
-            let a = &self.apps[j.app];
             let consistency =
                 ts(j.start.as_second() + (j.end.as_second() - j.start.as_second()) / 3);
             let (expiration, appliance) = match (j.policy, j.jobclass) {
@@ -311,8 +350,7 @@ impl World {
                 }
                 (None, "mount") => {
                     let unmount = jobs.iter().find(|u| {
-                        u.app == j.app
-                            && u.slot == UNMOUNT_SLOT
+                        u.slot == UNMOUNT_SLOT
                             && u.queued.as_second() == j.end.as_second() + MOUNTED_FOR
                     });
                     match unmount {
@@ -366,6 +404,24 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_780_000_123).unwrap()
+    }
+
+    #[test]
+    fn job_numbers_are_unique_past_8192_applications() {
+        let minutes = [3_000_000u64, 3_000_001, 3_000_002];
+        let mut seen = std::collections::HashSet::new();
+        for minute in minutes {
+            for app in (0..20_000).step_by(7).chain([8191, 8192, 16_384]) {
+                for slot in 0..8 {
+                    assert!(
+                        seen.insert(job_number(minute, app, slot)),
+                        "{minute} {app} {slot}"
+                    );
+                }
+            }
+        }
+        // The first bank keeps the numbers small worlds always had.
+        assert_eq!(job_number(3_000_000, 5, 2), 3_000_000 * 65_536 + 5 * 8 + 2);
     }
 
     #[test]

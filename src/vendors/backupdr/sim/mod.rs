@@ -335,8 +335,7 @@ async fn list_view(
             );
         }
     };
-    let items = sim.items(c, &q);
-    let (total, page) = q.run(items, c.fields(), sim.opts.default_limit, sim.opts.page_cap);
+    let (total, page) = sim.page(c, &q);
     if method == Method::HEAD {
         let mut r = StatusCode::NO_CONTENT.into_response();
         if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
@@ -351,67 +350,75 @@ async fn list_view(
 }
 
 impl Sim {
-    /// The collection's items as of now; large histories are generated only for the time
-    /// range and applications the filters allow.
-    fn items(&self, c: Collection, q: &Query) -> Vec<Value> {
+    /// One page of the collection as of now, and how many items matched. Jobs and images
+    /// are generated only for the time range and applications the filters allow, one
+    /// application at a time, and rendered only if they make the page: the listing is never
+    /// held whole (at 10,000 applications it is millions of jobs).
+    fn page(&self, c: Collection, q: &Query) -> (usize, Vec<Value>) {
         let w = &self.world;
         let now = self.clock.now();
+        let fields = c.fields();
+        let (limit, cap) = (self.opts.default_limit, self.opts.page_cap);
+        let values =
+            |items: &mut dyn Iterator<Item = Value>| q.run(items.enumerate(), fields, limit, cap);
         match c {
-            Collection::Clusters => w
-                .appliances
-                .iter()
-                .map(|a| render::cluster(a, now))
-                .collect(),
-            Collection::Applications => w
-                .apps
-                .iter()
-                .map(|a| render::application(w, a, now))
-                .collect(),
-            Collection::Slas => w
-                .apps
-                .iter()
-                .filter_map(|a| render::sla(w, a, now))
-                .collect(),
-            Collection::Slts => w.templates.iter().map(render::slt).collect(),
-            Collection::Pools => w
-                .pools(now)
-                .iter()
-                .map(|p| render::pool(w, p, now))
-                .collect(),
+            Collection::Clusters => {
+                values(&mut w.appliances.iter().map(|a| render::cluster(a, now)))
+            }
+            Collection::Applications => {
+                values(&mut w.apps.iter().map(|a| render::application(w, a, now)))
+            }
+            Collection::Slas => values(&mut w.apps.iter().filter_map(|a| render::sla(w, a, now))),
+            Collection::Slts => values(&mut w.templates.iter().map(render::slt)),
+            Collection::Pools => values(&mut w.pools(now).iter().map(|p| render::pool(w, p, now))),
+            // In the order of the whole listing: by hinted application, then job number.
             Collection::Jobs => {
                 let (from, to) = self.job_range(q, now);
-                let apps = self.app_hint(q);
-                let mut out = Vec::new();
-                for app in apps {
-                    for j in w.jobs(now, from, to, app) {
-                        out.push(render::job(w, &j));
-                    }
-                }
-                out
+                let listed = self
+                    .app_hint(q)
+                    .into_iter()
+                    .enumerate()
+                    .flat_map(|(h, app)| {
+                        w.jobs_by_app(now, from, to, app).map(move |job| {
+                            (
+                                (h, job.number, job.app),
+                                render::ListedJob { world: w, job },
+                            )
+                        })
+                    });
+                let (total, page) = q.run(listed, fields, limit, cap);
+                (total, page.iter().map(|l| render::job(w, &l.job)).collect())
             }
             Collection::Backups => {
-                let mut out = Vec::new();
-                for app in self.app_hint(q) {
-                    for i in w.images(now, app) {
-                        out.push(render::image(w, &i));
-                    }
-                }
-                out
+                let listed = self
+                    .app_hint(q)
+                    .into_iter()
+                    .enumerate()
+                    .flat_map(|(h, app)| {
+                        w.images_by_app(now, app).map(move |image| {
+                            (
+                                (h, image.number, image.app),
+                                render::ListedImage { world: w, image },
+                            )
+                        })
+                    });
+                let (total, page) = q.run(listed, fields, limit, cap);
+                (
+                    total,
+                    page.iter().map(|l| render::image(w, &l.image)).collect(),
+                )
             }
             Collection::Events => {
                 let (lo, hi) = q.bounds("eventdate");
                 let from = lo.map(from_micros).unwrap_or(Timestamp::UNIX_EPOCH);
                 let to = hi.map(from_micros).unwrap_or(now);
-                w.events(now, from, to)
-                    .iter()
-                    .map(|e| render::event(w, e))
-                    .collect()
+                values(&mut w.events(now, from, to).iter().map(|e| render::event(w, e)))
             }
             Collection::Audit => {
                 let (lo, hi) = q.bounds("issuedate");
                 let from = lo.map(from_micros).unwrap_or(Timestamp::UNIX_EPOCH);
                 let to = hi.map(from_micros).unwrap_or(now);
-                w.audit(now, from, to).iter().map(render::audit).collect()
+                values(&mut w.audit(now, from, to).iter().map(render::audit))
             }
         }
     }

@@ -6,6 +6,7 @@
 //! ranges on one field are ANDed. The op and value may come URL-encoded or raw; the colon
 //! before the op is optional, as in the general-concepts examples (`appname=|app`).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
@@ -166,13 +167,13 @@ impl Query {
         (!v.is_empty()).then_some(v)
     }
 
-    pub fn matches(&self, item: &Value, fields: &[Field]) -> bool {
+    pub fn matches(&self, item: &impl Item, fields: &[Field]) -> bool {
         let mut names: Vec<&str> = self.filters.iter().map(|f| f.field.as_str()).collect();
-        names.dedup();
         names.sort();
         names.dedup();
         names.into_iter().all(|name| {
             let value = lookup(item, name, fields);
+            let value = value.as_deref();
             let of_field: Vec<&Filter> = self.filters.iter().filter(|f| f.field == name).collect();
             let eqs: Vec<&&Filter> = of_field.iter().filter(|f| f.op == Op::Eq).collect();
             let union = eqs.is_empty() || eqs.iter().any(|f| test(value, f));
@@ -186,43 +187,79 @@ impl Query {
 
     /// Filters, sorts and cuts one page (`limit` defaults and is capped as the server
     /// decides). Returns the total that matched and the page.
-    pub fn run(
+    ///
+    /// `items` come with their place in the unsorted listing (`order`, unique): ties of the
+    /// sort keep that order, and without a sort it is the order. Items are taken one at a
+    /// time and only those that can still reach the page are kept (at most twice
+    /// `offset + limit`), so a listing of millions of generated jobs is never held whole.
+    pub fn run<K: Ord, T: Item>(
         &self,
-        items: Vec<Value>,
+        items: impl IntoIterator<Item = (K, T)>,
         fields: &[Field],
         default_limit: usize,
         cap: usize,
-    ) -> (usize, Vec<Value>) {
-        let mut hits: Vec<Value> = items
-            .into_iter()
-            .filter(|i| self.matches(i, fields))
-            .collect();
-        if !self.sort.is_empty() {
-            hits.sort_by(|a, b| {
-                for (name, desc) in &self.sort {
-                    let o = compare(lookup(a, name, fields), lookup(b, name, fields));
-                    let o = if *desc { o.reverse() } else { o };
-                    if o != Ordering::Equal {
-                        return o;
-                    }
-                }
-                Ordering::Equal
-            });
-        }
-        let total = hits.len();
+    ) -> (usize, Vec<T>) {
         let limit = self.limit.unwrap_or(default_limit).min(cap);
-        let page = hits.into_iter().skip(self.offset).take(limit).collect();
+        let keep = self.offset.saturating_add(limit);
+        let mut total = 0usize;
+        let mut best: Vec<(Vec<Option<Value>>, K, T)> = Vec::new();
+        let by_place = |a: &(Vec<Option<Value>>, K, T), b: &(Vec<Option<Value>>, K, T)| {
+            for ((x, y), (_, desc)) in a.0.iter().zip(&b.0).zip(&self.sort) {
+                let o = compare(x.as_ref(), y.as_ref());
+                let o = if *desc { o.reverse() } else { o };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            a.1.cmp(&b.1)
+        };
+        for (order, item) in items {
+            if !self.matches(&item, fields) {
+                continue;
+            }
+            total += 1;
+            if keep == 0 {
+                continue;
+            }
+            let key = self
+                .sort
+                .iter()
+                .map(|(name, _)| lookup(&item, name, fields).map(Cow::into_owned))
+                .collect();
+            best.push((key, order, item));
+            if best.len() >= keep.saturating_mul(2).max(1024) {
+                best.select_nth_unstable_by(keep - 1, by_place);
+                best.truncate(keep);
+            }
+        }
+        best.sort_unstable_by(by_place);
+        let page = best
+            .into_iter()
+            .skip(self.offset)
+            .take(limit)
+            .map(|(_, _, item)| item)
+            .collect();
         (total, page)
     }
 }
 
-fn lookup<'a>(item: &'a Value, name: &str, fields: &[Field]) -> Option<&'a Value> {
-    let pointer = fields
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.pointer)
-        .unwrap_or("");
-    item.pointer(pointer).filter(|v| !v.is_null())
+/// An item of a list view as the query language reads it: a rendered JSON item, or a
+/// generated record that answers for the fields of its view without being rendered.
+pub trait Item {
+    /// The value of `field` as the rendered item holds it; `None` when absent or null.
+    fn value_of(&self, field: &Field) -> Option<Cow<'_, Value>>;
+}
+
+impl Item for Value {
+    fn value_of(&self, field: &Field) -> Option<Cow<'_, Value>> {
+        self.pointer(field.pointer)
+            .filter(|v| !v.is_null())
+            .map(Cow::Borrowed)
+    }
+}
+
+fn lookup<'a, T: Item>(item: &'a T, name: &str, fields: &[Field]) -> Option<Cow<'a, Value>> {
+    item.value_of(fields.iter().find(|f| f.name == name)?)
 }
 
 fn number(v: &Value) -> Option<f64> {
@@ -314,6 +351,10 @@ mod tests {
         ]
     }
 
+    fn listed() -> impl Iterator<Item = (usize, Value)> {
+        items().into_iter().enumerate()
+    }
+
     fn q(params: &[(&str, &str)]) -> Query {
         let p: Vec<(String, String)> = params
             .iter()
@@ -323,7 +364,7 @@ mod tests {
     }
 
     fn ids(q: &Query) -> Vec<String> {
-        q.run(items(), FIELDS, 1000, 1000)
+        q.run(listed(), FIELDS, 1000, 1000)
             .1
             .iter()
             .map(|v| v["id"].as_str().unwrap().to_owned())
@@ -393,12 +434,12 @@ mod tests {
     #[test]
     fn limit_is_capped_and_offset_pages() {
         let query = q(&[("sort", "id:asc"), ("limit", "3"), ("offset", "1")]);
-        let (total, page) = query.run(items(), FIELDS, 1000, 2);
+        let (total, page) = query.run(listed(), FIELDS, 1000, 2);
         assert_eq!(total, 4);
         assert_eq!(page.len(), 2, "the server cap wins over the asked limit");
         assert_eq!(page[0]["id"], "10");
         let query = q(&[("offset", "9")]);
-        assert!(query.run(items(), FIELDS, 1000, 1000).1.is_empty());
+        assert!(query.run(listed(), FIELDS, 1000, 1000).1.is_empty());
     }
 
     #[test]
@@ -412,5 +453,49 @@ mod tests {
         assert_eq!(query.bounds("enddate"), (Some(7), Some(9)));
         assert_eq!(query.equals("appid"), Some(vec!["1"]));
         assert_eq!(query.equals("status"), None);
+    }
+
+    /// The page of a long listing, kept a few items at a time, is the page of the whole
+    /// listing sorted stably (ties in listing order), at every offset.
+    #[test]
+    fn a_long_listing_pages_as_a_stable_sort_of_the_whole() {
+        let all: Vec<Value> = (0..5000u64)
+            .map(|i| {
+                let end = crate::sim::mix(7, "end", i) % 300;
+                json!({"id": i.to_string(), "status": if i % 3 == 0 { "failed" } else { "succeeded" }, "enddate": end})
+            })
+            .collect();
+        for (sort, offset, limit) in [
+            ("enddate:desc", 0, 10),
+            ("enddate:asc,id:desc", 1234, 1000),
+            ("status:asc,enddate:asc", 4000, 1000),
+            ("id:asc", 3000, 7),
+        ] {
+            let query = q(&[
+                ("filter", "enddate:>=20"),
+                ("sort", sort),
+                ("offset", &offset.to_string()),
+                ("limit", &limit.to_string()),
+            ]);
+            let (total, page) = query.run(all.iter().cloned().enumerate(), FIELDS, 1000, 1000);
+            let mut want: Vec<&Value> = all
+                .iter()
+                .filter(|v| v["enddate"].as_u64().unwrap() >= 20)
+                .collect();
+            assert_eq!(total, want.len());
+            want.sort_by(|a, b| {
+                for (name, desc) in &query.sort {
+                    let o = compare(a.get(name), b.get(name));
+                    let o = if *desc { o.reverse() } else { o };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+            let want: Vec<Value> = want.into_iter().skip(offset).take(limit).cloned().collect();
+            assert!(!want.is_empty(), "{sort} {offset}");
+            assert_eq!(page, want, "{sort} at {offset}");
+        }
     }
 }

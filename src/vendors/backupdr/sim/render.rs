@@ -2,13 +2,15 @@
 //! Jackson's pretty printing (`"key" : value`), and the fields of each list view that can be
 //! filtered and sorted.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::data::{App, Appliance, SimPool, Template, World};
 use super::history::{SimImage, SimJob};
 use super::journal::{CONSOLE_URL, SimAudit, SimEvent};
-use super::query::{Field, field};
+use super::query::{Field, Item, field};
 
 fn us(t: Timestamp) -> i64 {
     t.as_microsecond()
@@ -234,7 +236,7 @@ pub fn job(w: &World, j: &SimJob) -> Value {
         "href": href(&format!("jobstatus/{}", j.id())),
         "syncdate": us(j.queued),
         "stale": false,
-        "jobname": format!("Job_{:07}", j.number % 10_000_000),
+        "jobname": jobname(j),
         "jobclass": j.jobclass,
         "status": j.status,
         "appname": a.name,
@@ -249,39 +251,127 @@ pub fn job(w: &World, j: &SimJob) -> Value {
         "retrycount": 0,
         "appliance": cluster_ref(appl),
     });
-    if j.jobclass == "snapshot" {
-        v["jobclasscode"] = json!(1);
+    if let Some(code) = jobclasscode(j.jobclass) {
+        v["jobclasscode"] = json!(code);
     }
-    if let Some((t, p)) = j.policy {
-        let t = &w.templates[t];
-        v["sltname"] = json!(t.name);
-        v["policyname"] = json!(t.policies[p].name);
+    if let Some((slt, policy)) = policy_names(w, j.policy) {
+        v["sltname"] = json!(slt);
+        v["policyname"] = json!(policy);
     }
-    if j.status != "queued" {
-        v["startdate"] = json!(us(j.start));
+    if let Some(start) = startdate(j) {
+        v["startdate"] = json!(start);
     }
     if let Some(p) = j.progress {
         v["progress"] = json!(p);
     }
-    if j.ended() {
-        v["enddate"] = json!(us(j.end));
-        v["duration"] = json!(us(j.end) - us(j.start));
-        match (j.status, j.error) {
-            ("succeeded", _) => {
-                v["message"] = json!("Success");
-                v["errorcode"] = json!("0");
-                if j.is_capture() {
-                    v["consistencydate"] = json!(us(j.start) + (us(j.end) - us(j.start)) / 3);
-                }
-            }
-            (_, Some((code, msg))) => {
-                v["message"] = json!(msg);
-                v["errorcode"] = json!(code);
-            }
-            _ => v["message"] = json!("Job was canceled by the user"),
+    if let Some(end) = enddate(j) {
+        v["enddate"] = json!(end);
+        v["duration"] = json!(end - us(j.start));
+        v["message"] = json!(match (j.status, j.error) {
+            ("succeeded", _) => "Success",
+            (_, Some((_, msg))) => msg,
+            _ => "Job was canceled by the user",
+        });
+        if let Some(code) = errorcode(j) {
+            v["errorcode"] = json!(code);
+        }
+        if j.status == "succeeded" && j.is_capture() {
+            v["consistencydate"] = json!(us(j.start) + (end - us(j.start)) / 3);
         }
     }
     v
+}
+
+fn jobname(j: &SimJob) -> String {
+    format!("Job_{:07}", j.number % 10_000_000)
+}
+
+/// Only snapshots carry a `jobclasscode`.
+fn jobclasscode(jobclass: &str) -> Option<i64> {
+    (jobclass == "snapshot").then_some(1)
+}
+
+/// `sltname` and `policyname` of a scheduled job or its image.
+fn policy_names(w: &World, policy: Option<(usize, usize)>) -> Option<(&'static str, &'static str)> {
+    let (t, p) = policy?;
+    let t = &w.templates[t];
+    Some((t.name, t.policies[p].name))
+}
+
+/// A queued job has not started.
+fn startdate(j: &SimJob) -> Option<i64> {
+    (j.status != "queued").then(|| us(j.start))
+}
+
+fn enddate(j: &SimJob) -> Option<i64> {
+    j.ended().then(|| us(j.end))
+}
+
+/// `0` for a success, the failure's code; a canceled job or one not ended has none.
+fn errorcode(j: &SimJob) -> Option<&'static str> {
+    match (j.ended().then_some(j.status)?, j.error) {
+        ("succeeded", _) => Some("0"),
+        (_, Some((code, _))) => Some(code),
+        _ => None,
+    }
+}
+
+/// A generated job in its list view: filtered and sorted on its fields, rendered only if it
+/// makes the page (a refresh at 10,000 applications reads about 100,000 jobs; rendering each
+/// for every page was what made the simulator slow).
+pub struct ListedJob<'w> {
+    pub world: &'w World,
+    pub job: SimJob,
+}
+
+impl Item for ListedJob<'_> {
+    fn value_of(&self, field: &Field) -> Option<Cow<'_, Value>> {
+        let (w, j) = (self.world, &self.job);
+        let a = &w.apps[j.app];
+        let v = match field.name {
+            "id" => json!(j.id()),
+            "jobname" => json!(jobname(j)),
+            "appid" => json!(a.id),
+            "appname" => json!(a.name),
+            "apptype" => json!(a.apptype),
+            "status" => json!(j.status),
+            "jobclass" => json!(j.jobclass),
+            "errorcode" => json!(errorcode(j)?),
+            "queuedate" => json!(us(j.queued)),
+            "startdate" => json!(startdate(j)?),
+            "enddate" => json!(enddate(j)?),
+            "sltname" => json!(policy_names(w, j.policy)?.0),
+            "policyname" => json!(policy_names(w, j.policy)?.1),
+            _ => job(w, j).pointer(field.pointer)?.clone(),
+        };
+        Some(Cow::Owned(v))
+    }
+}
+
+/// An image in its list view, like [`ListedJob`].
+pub struct ListedImage<'w> {
+    pub world: &'w World,
+    pub image: SimImage,
+}
+
+impl Item for ListedImage<'_> {
+    fn value_of(&self, field: &Field) -> Option<Cow<'_, Value>> {
+        let (w, i) = (self.world, &self.image);
+        let a = &w.apps[i.app];
+        let v = match field.name {
+            "id" => json!(i.id()),
+            "appid" => json!(a.id),
+            "appname" => json!(a.name),
+            "jobclass" => json!(i.jobclass),
+            "jobclasscode" => json!(jobclasscode(i.jobclass)?),
+            "backupname" => json!(i.backupname()),
+            "consistencydate" => json!(us(i.consistency)),
+            "backupdate" => json!(us(i.backupdate)),
+            "expiration" => json!(us(i.expiration)),
+            _ => image(w, i).pointer(field.pointer)?.clone(),
+        };
+        Some(Cow::Owned(v))
+    }
 }
 
 pub fn image(w: &World, i: &SimImage) -> Value {
@@ -309,13 +399,12 @@ pub fn image(w: &World, i: &SimImage) -> Value {
         "status": "succeeded",
         "characteristic": if i.jobclass == "mount" { "Mount" } else { "Primary" },
     });
-    if i.jobclass == "snapshot" {
-        v["jobclasscode"] = json!(1);
+    if let Some(code) = jobclasscode(i.jobclass) {
+        v["jobclasscode"] = json!(code);
     }
-    if let Some((t, p)) = i.policy {
-        let t = &w.templates[t];
-        v["sltname"] = json!(t.name);
-        v["policyname"] = json!(t.policies[p].name);
+    if let Some((slt, policy)) = policy_names(w, i.policy) {
+        v["sltname"] = json!(slt);
+        v["policyname"] = json!(policy);
     }
     v
 }
@@ -520,5 +609,62 @@ mod tests {
         assert!(s.starts_with("{\n  \"@type\""), "{s}");
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["count"], 1);
+    }
+
+    /// The query language reads jobs and images without rendering them; what it reads must
+    /// be what the rendered item holds, field by field, for every kind of job.
+    #[test]
+    fn listed_jobs_and_images_answer_as_their_rendering() {
+        let now = Timestamp::from_second(1_780_000_123).unwrap();
+        let w = World::new(11, 40, now);
+        let day = jiff::SignedDuration::from_hours(24);
+        let mut jobs = w.jobs(now, now - day * 45, now, None);
+        // Queued jobs are rare: look at the last day from a few more moments.
+        for h in 1..48 {
+            let at = now + jiff::SignedDuration::from_mins(h * 37);
+            jobs.extend(w.jobs(at, at - day, at, None));
+        }
+        let statuses: std::collections::HashSet<&str> = jobs.iter().map(|j| j.status).collect();
+        assert_eq!(statuses.len(), 5, "{statuses:?}");
+        for job in jobs {
+            let rendered = super::job(&w, &job);
+            let listed = ListedJob { world: &w, job };
+            for f in JOB_FIELDS {
+                let want = rendered.pointer(f.pointer).filter(|v| !v.is_null());
+                assert_eq!(
+                    listed.value_of(f).as_deref(),
+                    want,
+                    "{} of {rendered}",
+                    f.name
+                );
+            }
+        }
+        let mut images = w.images(now, None);
+        // Mounted images live for hours every nine days (applications 0, 5, 10, ...).
+        for h in 0..108 {
+            let at = now + jiff::SignedDuration::from_hours(h * 2);
+            for app in (0..40).step_by(5) {
+                images.extend(
+                    w.images(at, Some(app))
+                        .into_iter()
+                        .filter(|i| i.policy.is_none()),
+                );
+            }
+        }
+        assert!(images.iter().any(|i| i.jobclass == "snapshot"));
+        assert!(images.iter().any(|i| i.policy.is_none()));
+        for image in images {
+            let rendered = super::image(&w, &image);
+            let listed = ListedImage { world: &w, image };
+            for f in BACKUP_FIELDS {
+                let want = rendered.pointer(f.pointer).filter(|v| !v.is_null());
+                assert_eq!(
+                    listed.value_of(f).as_deref(),
+                    want,
+                    "{} of {rendered}",
+                    f.name
+                );
+            }
+        }
     }
 }
