@@ -103,8 +103,13 @@ impl Harness {
     }
 
     fn adapter(&self, target: &str) -> Arc<dyn Adapter> {
+        self.adapter_timed(target, "20s")
+    }
+
+    /// [`Harness::adapter`] with the target's `timeout`.
+    fn adapter_timed(&self, target: &str, timeout: &str) -> Arc<dyn Adapter> {
         let text = format!(
-            "targets:\n  - name: cs\n    vendor: cloudsync\n    url: {}\n    timeout: 20s\n{target}",
+            "targets:\n  - name: cs\n    vendor: cloudsync\n    url: {}\n    timeout: {timeout}\n{target}",
             self.base
         );
         let settings = Settings::parse(&text, Path::new("t.yml")).expect("valid config");
