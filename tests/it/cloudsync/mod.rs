@@ -45,6 +45,12 @@ impl Drop for Harness {
 }
 
 async fn start(options: SimOptions) -> Harness {
+    start_with(options, |app| app).await
+}
+
+/// [`start`] with the server's router changed by `wrap` (a test's own middleware in front
+/// of the simulator).
+async fn start_with(options: SimOptions, wrap: impl FnOnce(Router) -> Router) -> Harness {
     let ctx = SimContext {
         seed: 7,
         objects: 30,
@@ -62,6 +68,7 @@ async fn start(options: SimOptions) -> Harness {
         sim.router()
             .layer(axum::middleware::from_fn_with_state(layer, inject)),
     );
+    let app = wrap(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
