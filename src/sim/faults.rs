@@ -15,7 +15,9 @@
 //! request path segment by segment, `*` standing for any one segment
 //! (`cloutility:missing=auditlogs`, `cloudsync:missing=audit/*`). Several specs add up.
 //! `slow=PATH@DURATION` delays the answers of the paths it covers (same patterns) by
-//! `DURATION`, on top of `latency` (`clumio:slow=/tasks@3s`).
+//! `DURATION`, on top of `latency` (`clumio:slow=/tasks@3s`). `empty=PATH` answers those
+//! paths `200 {}`: a vendor (or a proxy in front of it) that lost its list envelope
+//! (`cloutility:empty=consumers`); it is kept as `refuse=PATH@200`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -103,7 +105,8 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
-    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx).
+    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx), or with 200
+    /// and `{}` (`empty=`).
     Refuse {
         path: String,
         status: u16,
@@ -177,14 +180,16 @@ impl std::str::FromStr for FaultSpec {
                     delay,
                 }
             }
-            "refuse" | "missing" => {
+            "refuse" | "missing" | "empty" => {
                 let value = value.unwrap_or("");
                 let (path, status) = match value.rsplit_once('@') {
                     Some((p, st)) if kind == "refuse" => (p, st.trim()),
                     _ if kind == "missing" => (value, "404"),
+                    _ if kind == "empty" => (value, "200"),
                     _ => (value, "403"),
                 };
                 let status = match status {
+                    "200" if kind == "empty" => 200,
                     "403" => 403,
                     "404" => 404,
                     "500" => 500,
@@ -219,7 +224,7 @@ impl std::str::FromStr for FaultSpec {
             }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, slow, 5xx, 429, truncate, malformed, refuse, missing, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, slow, 5xx, 429, truncate, malformed, refuse, missing, empty, expire-tokens, clear)"
                 ));
             }
         };
@@ -352,6 +357,13 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
         return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     }
     if let Some(status) = set.refused(req.uri().path()) {
+        if status == StatusCode::OK {
+            return (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                "{}",
+            )
+                .into_response();
+        }
         let message = match status {
             StatusCode::NOT_FOUND => "Not found: this release has no such resource",
             StatusCode::FORBIDDEN => "Forbidden: this account is not allowed to read this resource",
@@ -397,6 +409,13 @@ mod tests {
         assert_eq!(set.slowed("/tasks"), Some(Duration::from_secs(3)));
         assert_eq!(set.slowed("/audit-trails"), None);
         assert!("slow=tasks".parse::<FaultSpec>().is_err());
+        f.apply(&"clumio:empty=/tasks".parse::<FaultSpec>().unwrap());
+        let set = f.for_vendor(Vendor::Clumio);
+        assert_eq!(set.refused("/tasks"), Some(StatusCode::OK));
+        assert!(
+            "empty=tasks".parse::<FaultSpec>().is_err(),
+            "a path end needs a vendor"
+        );
         assert!(
             "slow=tasks@3s"
                 .parse::<FaultSpec>()

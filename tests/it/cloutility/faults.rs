@@ -129,3 +129,34 @@ async fn a_slow_listing_fails_only_its_own_collector() {
     let got = a.collect(h.window()).await;
     assert!(got.jobs.is_ok(), "{:?}", got.jobs.err());
 }
+
+/// Issue 13 point 2: a 200 answer of `{}` where a list is expected is a protocol error that
+/// names the endpoint and the missing `items`, not an empty list: for the consumers, every
+/// collector fails (and keeps its last good data) instead of the inventory going empty;
+/// for one consumer's audit log, only the audit collector fails.
+#[tokio::test]
+async fn an_answer_without_the_envelope_fails_the_collector() {
+    let h = Harness::start().await;
+    let a = h.adapter();
+    h.fault("cloutility:empty=consumers");
+    let got = a.collect(h.window()).await;
+    let e = got.inventory.unwrap_err().to_string();
+    assert!(
+        e.contains("/consumers: could not decode the response")
+            && e.contains("missing field `items`")
+            && e.contains("the answer lacks the vendor's envelope"),
+        "{e}"
+    );
+    assert!(got.jobs.is_err() && got.storage.is_err());
+
+    h.fault("cloutility:clear");
+    h.fault("cloutility:empty=auditlogs");
+    let got = a.collect(h.window()).await;
+    let e = got.audit.unwrap_err().to_string();
+    assert!(
+        e.contains("/auditlogs") && e.contains("missing field `items`"),
+        "{e}"
+    );
+    assert_eq!(got.inventory.unwrap().len(), h.world().consumers.len());
+    assert!(got.jobs.is_ok() && got.warnings.is_ok() && got.storage.is_ok());
+}
