@@ -71,6 +71,15 @@ impl TargetSettings {
         self.timeout.mul_f64(0.9)
     }
 
+    /// How many requests one collector keeps in flight where an adapter reads its
+    /// collectors side by side: half the target's `max_concurrent_requests` (at least one).
+    /// The client's permits are shared, so a slow listing then holds at most half of them
+    /// and the other collectors keep reading within their own deadlines; with
+    /// `max_concurrent_requests: 1` a slow listing still holds the only permit.
+    pub fn collector_concurrency(&self) -> usize {
+        self.max_concurrent_requests.div_ceil(2).max(1)
+    }
+
     /// The vendor's settings as their own type (`None` for another vendor's).
     pub fn vendor_settings<S: VendorSettings>(&self) -> Option<&S> {
         let any: &dyn std::any::Any = self.vendor_settings.as_ref();
@@ -213,7 +222,19 @@ pub async fn with_deadline<T>(
     d: Duration,
     fut: impl std::future::Future<Output = Collected<T>>,
 ) -> Collected<T> {
-    match tokio::time::timeout(d, fut).await {
+    with_deadline_from(collector, tokio::time::Instant::now(), d, fut).await
+}
+
+/// [`with_deadline`] counted from `start` (the start of the refresh) rather than from now:
+/// for the collectors an adapter starts once a read they all need (the accounts, the
+/// consumers) is done, so that read counts against their share of the refresh timeout.
+pub async fn with_deadline_from<T>(
+    collector: CollectorKind,
+    start: tokio::time::Instant,
+    d: Duration,
+    fut: impl std::future::Future<Output = Collected<T>>,
+) -> Collected<T> {
+    match tokio::time::timeout_at(start + d, fut).await {
         Ok(r) => r,
         Err(_) => Err(VendorError::Invalid(format!(
             "{} collector timed out after {} (its share of the refresh timeout)",

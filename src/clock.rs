@@ -67,6 +67,12 @@ pub fn before(t: Timestamp, d: std::time::Duration) -> Timestamp {
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// `t + d`, saturating at the latest time there is rather than failing.
+pub fn after(t: Timestamp, d: std::time::Duration) -> Timestamp {
+    let d = SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX);
+    t.checked_add(d).unwrap_or(Timestamp::MAX)
+}
+
 /// Seconds from `a` to `b` (negative when `b` is earlier).
 pub fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
     (b.as_nanosecond() - a.as_nanosecond()) as f64 / 1e9

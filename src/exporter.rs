@@ -151,6 +151,7 @@ impl Exporter {
             &settings.compliance,
             fleet.clone(),
             clock.clone(),
+            metrics.api.values_rejected.clone(),
             shutdown.clone(),
         );
         Ok(Exporter {

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod refresh;
 pub mod report;
+pub mod sanity;
 pub mod scheduler;
 pub mod secret;
 pub mod server;

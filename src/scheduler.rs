@@ -9,11 +9,16 @@ use rand::RngExt;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
 use crate::adapter::{Adapter, Collection, VendorError, Window};
+use crate::api::ValueLabels;
 use crate::clock::{Clock, before};
 use crate::config::{Compliance, TargetSettings};
 use crate::fleet::Fleet;
 use crate::refresh::Trigger;
+use crate::sanity;
 use crate::state::{CollectorKind, CollectorStatus, TargetState};
 
 /// Targets with more objects than this are rendered on a blocking thread.
@@ -25,7 +30,9 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Starts a loop for each target; `adapters[i]` serves `targets[i]`, publishes into
-    /// `fleet` slot `i` and is woken early by `triggers[i]` (`POST /-/refresh`).
+    /// `fleet` slot `i` and is woken early by `triggers[i]` (`POST /-/refresh`); vendor
+    /// values the sanity bounds reject count in `values_rejected`.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         targets: &[TargetSettings],
         adapters: Vec<Arc<dyn Adapter>>,
@@ -33,6 +40,7 @@ impl Scheduler {
         compliance: &Compliance,
         fleet: Arc<Fleet>,
         clock: Clock,
+        values_rejected: Family<ValueLabels, Counter>,
         shutdown: CancellationToken,
     ) -> Self {
         let mut tasks = JoinSet::new();
@@ -44,9 +52,13 @@ impl Scheduler {
             let fleet = fleet.clone();
             let clock = clock.clone();
             let shutdown = shutdown.clone();
+            let guard = sanity::Guard::new(t.vendor.as_str(), &t.name, values_rejected.clone());
             let t = t.clone();
             tasks.spawn(async move {
-                run_target(index, t, state, adapter, trigger, fleet, clock, shutdown).await;
+                run_target(
+                    index, t, state, guard, adapter, trigger, fleet, clock, shutdown,
+                )
+                .await;
             });
         }
         Scheduler { tasks }
@@ -63,6 +75,7 @@ async fn run_target(
     index: usize,
     t: TargetSettings,
     mut state: TargetState,
+    mut guard: sanity::Guard,
     adapter: Arc<dyn Adapter>,
     trigger: Arc<Trigger>,
     fleet: Arc<Fleet>,
@@ -79,7 +92,7 @@ async fn run_target(
             since: before(now, t.lookback),
         };
         let started = Instant::now();
-        let collection = tokio::select! {
+        let mut collection = tokio::select! {
             r = tokio::time::timeout(t.timeout, adapter.collect(window)) => match r {
                 Ok(c) => c,
                 Err(_) => Collection::failed(|| VendorError::Invalid(format!(
@@ -87,6 +100,8 @@ async fn run_target(
             },
             _ = shutdown.cancelled() => { trigger.end(); break },
         };
+        // Absurd vendor values (a success in 2262) go before the state sees them.
+        guard.collection(&mut collection, now);
         let view = state.apply(collection, now, started.elapsed());
         for c in CollectorKind::ALL {
             let h = view.collector(c);

@@ -1,5 +1,6 @@
 //! The request metrics of contract §4 (`backup_api_*`, `backup_auth_failures_total`), shared
-//! by every target's client.
+//! by every target's client, and the count of vendor values the sanity bounds rejected
+//! (`backup_vendor_values_rejected_total`, [`crate::sanity`]).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -19,6 +20,14 @@ pub struct RequestLabels {
     pub code: String,
 }
 
+/// A field of a vendor's values: `field` is one of [`crate::sanity::Field`]'s words.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ValueLabels {
+    pub vendor: String,
+    pub target: String,
+    pub field: String,
+}
+
 fn request_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 2.5, 10))
 }
@@ -29,6 +38,8 @@ pub struct ApiMetrics {
     pub requests: Family<RequestLabels, Counter>,
     pub duration: Family<TargetLabels, Histogram, fn() -> Histogram>,
     pub auth_failures: Family<TargetLabels, Counter>,
+    /// Vendor values outside the sanity bounds, dropped ([`crate::sanity::Guard`]).
+    pub values_rejected: Family<ValueLabels, Counter>,
 }
 
 impl Default for ApiMetrics {
@@ -37,6 +48,7 @@ impl Default for ApiMetrics {
             requests: Family::default(),
             duration: Family::new_with_constructor(request_histogram),
             auth_failures: Family::default(),
+            values_rejected: Family::default(),
         }
     }
 }

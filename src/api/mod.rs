@@ -24,7 +24,7 @@ pub use client::{ApiClient, install_crypto_provider};
 pub use credential::{Authenticator, Credential, ErrorDecoder};
 pub use envelope::required_list;
 pub use error::{ApiError, ByteSize};
-pub use metrics::{ApiMetrics, RequestLabels, TargetLabels};
+pub use metrics::{ApiMetrics, RequestLabels, TargetLabels, ValueLabels};
 pub use redact::Redactor;
 pub use request::{Body, Request, Response, decode_json};
 pub use settings::{

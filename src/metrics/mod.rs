@@ -82,6 +82,11 @@ impl Metrics {
             "Logins the vendor refused",
             api.auth_failures.clone(),
         );
+        registry.register(
+            "backup_vendor_values_rejected",
+            "Vendor values outside the sanity bounds (a time more than a day ahead or before 1990, an end before its start, over 1 EiB), dropped rather than exported; `field` says which",
+            api.values_rejected.clone(),
+        );
         Metrics {
             registry,
             api,

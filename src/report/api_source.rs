@@ -132,8 +132,17 @@ async fn read_target(
     let result = adapter
         .history(period, crate::adapter::REPORT_LOOKBACK)
         .await;
+    // Absurd vendor values (a success in 2262) go before any row is made of them.
+    let mut guard = crate::sanity::Guard::new(
+        target.vendor.as_str(),
+        &target.name,
+        env.metrics.values_rejected.clone(),
+    );
     let result = match result {
-        Ok(h) => Ok(h),
+        Ok(mut h) => {
+            guard.history(&mut h, env.clock.now());
+            Ok(h)
+        }
         Err(e) => {
             let message = format!("{}: {e}", target.describe());
             // The inventory alone may still be readable; it turns one `no_data` row for
@@ -142,7 +151,9 @@ async fn read_target(
             if keep_going {
                 progress.phase("history failed; reading the inventory");
                 let now = env.clock.now();
-                if let Ok(objects) = adapter.collect(Window { now, since: now }).await.inventory {
+                if let Ok(mut objects) = adapter.collect(Window { now, since: now }).await.inventory
+                {
+                    guard.objects(&mut objects, now);
                     known_objects = objects;
                 }
             }

@@ -15,7 +15,11 @@
 //! request path segment by segment, `*` standing for any one segment
 //! (`cloutility:missing=auditlogs`, `cloudsync:missing=audit/*`). Several specs add up.
 //! `slow=PATH@DURATION` delays the answers of the paths it covers (same patterns) by
-//! `DURATION`, on top of `latency` (`clumio:slow=/tasks@3s`).
+//! `DURATION`, on top of `latency` (`clumio:slow=/tasks@3s`). `empty=PATH` answers those
+//! paths `200 {}`: a vendor (or a proxy in front of it) that lost its list envelope
+//! (`cloutility:empty=consumers`); it is kept as `refuse=PATH@200`. `redirect=PATH@URL`
+//! answers those paths `307` (`@URL@308`: `308`) to `URL` (a vendor or proxy sending the
+//! client elsewhere; tests put a capturing server there).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -41,6 +45,8 @@ pub struct FaultSet {
     pub refuse: Vec<(String, u16)>,
     /// Paths answered only after a delay: `(pattern, delay)`, in the order set.
     pub slow: Vec<(String, Duration)>,
+    /// Paths redirected elsewhere: `(pattern, status, location)`, in the order set.
+    pub redirect: Vec<(String, u16, String)>,
 }
 
 impl FaultSet {
@@ -50,6 +56,14 @@ impl FaultSet {
             .iter()
             .find(|(p, _)| path_matches(p, path))
             .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
+    }
+
+    /// Where a `redirect` spec sends `path`, if anywhere, and with which status.
+    pub fn redirected(&self, path: &str) -> Option<(StatusCode, &str)> {
+        self.redirect
+            .iter()
+            .find(|(p, _, _)| path_matches(p, path))
+            .and_then(|(_, s, to)| Some((StatusCode::from_u16(*s).ok()?, to.as_str())))
     }
 
     /// The extra delay a `slow` spec gives `path`, if any.
@@ -103,10 +117,17 @@ pub enum Fault {
     Http429(f64),
     Truncate(f64),
     Malformed(f64),
-    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx).
+    /// Answer a path (and everything below it) with a 403 or 404 (or a 5xx), or with 200
+    /// and `{}` (`empty=`).
     Refuse {
         path: String,
         status: u16,
+    },
+    /// Answer a path (and everything below it) with a 307 or 308 to another URL.
+    Redirect {
+        path: String,
+        status: u16,
+        to: String,
     },
     /// Answer a path (and everything below it) only after a delay.
     Slow {
@@ -177,14 +198,43 @@ impl std::str::FromStr for FaultSpec {
                     delay,
                 }
             }
-            "refuse" | "missing" => {
+            "redirect" => {
+                let value = value.unwrap_or("");
+                let mut parts = value.split('@');
+                let (path, to) = (
+                    parts.next().unwrap_or("").trim(),
+                    parts.next().unwrap_or(""),
+                );
+                let status = match parts.next().map(str::trim) {
+                    None | Some("307") => 307,
+                    Some("308") => 308,
+                    Some(other) => {
+                        return Err(format!(
+                            "fault {s:?}: redirect answers 307 or 308, not {other:?}"
+                        ));
+                    }
+                };
+                if path.is_empty() || to.is_empty() || vendor.is_none() {
+                    return Err(format!(
+                        "fault {s:?}: redirect needs a vendor, a path and a URL, e.g. cloudtower:redirect=login@http://127.0.0.1:9/steal"
+                    ));
+                }
+                Fault::Redirect {
+                    path: path.to_owned(),
+                    status,
+                    to: to.trim().to_owned(),
+                }
+            }
+            "refuse" | "missing" | "empty" => {
                 let value = value.unwrap_or("");
                 let (path, status) = match value.rsplit_once('@') {
                     Some((p, st)) if kind == "refuse" => (p, st.trim()),
                     _ if kind == "missing" => (value, "404"),
+                    _ if kind == "empty" => (value, "200"),
                     _ => (value, "403"),
                 };
                 let status = match status {
+                    "200" if kind == "empty" => 200,
                     "403" => 403,
                     "404" => 404,
                     "500" => 500,
@@ -219,7 +269,7 @@ impl std::str::FromStr for FaultSpec {
             }
             other => {
                 return Err(format!(
-                    "fault {s:?}: unknown kind {other:?} (latency, slow, 5xx, 429, truncate, malformed, refuse, missing, expire-tokens, clear)"
+                    "fault {s:?}: unknown kind {other:?} (latency, slow, 5xx, 429, truncate, malformed, refuse, missing, empty, redirect, expire-tokens, clear)"
                 ));
             }
         };
@@ -254,6 +304,10 @@ impl Faults {
                     Fault::Refuse { path, status } => {
                         set.refuse.retain(|(p, _)| p != path);
                         set.refuse.push((path.clone(), *status));
+                    }
+                    Fault::Redirect { path, status, to } => {
+                        set.redirect.retain(|(p, _, _)| p != path);
+                        set.redirect.push((path.clone(), *status, to.clone()));
                     }
                     Fault::Slow { path, delay } => {
                         set.slow.retain(|(p, _)| p != path);
@@ -351,7 +405,17 @@ pub async fn inject(State(st): State<FaultLayerState>, req: Request, next: Next)
     if r5xx < set.http_5xx {
         return (st.error)(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     }
+    if let Some((status, to)) = set.redirected(req.uri().path()) {
+        return (status, [(axum::http::header::LOCATION, to.to_owned())]).into_response();
+    }
     if let Some(status) = set.refused(req.uri().path()) {
+        if status == StatusCode::OK {
+            return (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                "{}",
+            )
+                .into_response();
+        }
         let message = match status {
             StatusCode::NOT_FOUND => "Not found: this release has no such resource",
             StatusCode::FORBIDDEN => "Forbidden: this account is not allowed to read this resource",
@@ -397,6 +461,13 @@ mod tests {
         assert_eq!(set.slowed("/tasks"), Some(Duration::from_secs(3)));
         assert_eq!(set.slowed("/audit-trails"), None);
         assert!("slow=tasks".parse::<FaultSpec>().is_err());
+        f.apply(&"clumio:empty=/tasks".parse::<FaultSpec>().unwrap());
+        let set = f.for_vendor(Vendor::Clumio);
+        assert_eq!(set.refused("/tasks"), Some(StatusCode::OK));
+        assert!(
+            "empty=tasks".parse::<FaultSpec>().is_err(),
+            "a path end needs a vendor"
+        );
         assert!(
             "slow=tasks@3s"
                 .parse::<FaultSpec>()

@@ -15,6 +15,7 @@ mod exporter;
 mod facts;
 mod fuzz_corpus;
 mod hardening;
+mod redirect_traps;
 mod refresh;
 mod report;
 mod report_evidence;

@@ -394,3 +394,46 @@ async fn an_unreachable_prometheus_is_a_runtime_failure_naming_the_endpoint() {
         "{msg}"
     );
 }
+
+/// Issue 13 point 5: a Prometheus (or something in its place) answering an endless body
+/// ends the query at the client's cap with a clear error naming the endpoint, instead of
+/// growing the report until memory runs out.
+#[tokio::test]
+async fn an_endless_answer_stops_at_the_body_cap() {
+    use backup_exporter::report::prometheus::client::{MAX_BODY_BYTES, PromClient};
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = served.clone();
+    let app = axum::Router::new().fallback(move || {
+        let count = count.clone();
+        async move {
+            let chunk = bytes::Bytes::from(vec![b' '; 64 << 10]);
+            let endless = futures::StreamExt::map(futures::stream::repeat(chunk), move |c| {
+                count.fetch_add(c.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                Ok::<_, std::convert::Infallible>(c)
+            });
+            axum::body::Body::from_stream(endless)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = PromClient::new(
+        format!("http://{addr}").parse().unwrap(),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap()
+    .with_max_body(1 << 20);
+    let e = client
+        .instant("up", "2026-11-20T00:00:00Z".parse().unwrap())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "Prometheus POST /api/v1/query: response body over the 1 MiB limit; reading stopped there"
+    );
+    // The server was not read to exhaustion: at most the cap plus what sits in buffers.
+    let sent = served.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 64 << 20, "{sent} bytes went out");
+    assert_eq!(MAX_BODY_BYTES, 256 << 20);
+}

@@ -15,6 +15,11 @@ use url::Url;
 /// Steps per range query piece (Prometheus's limit is 11,000 points per series).
 pub const MAX_POINTS: i64 = 10_000;
 
+/// The most bytes one query answer may have (256 MiB): far above what a range piece of
+/// [`MAX_POINTS`] steps over a fleet's series takes, and a bound on what a broken or
+/// hostile server (an endless body) can make the report hold.
+pub const MAX_BODY_BYTES: u64 = 256 << 20;
+
 #[derive(Debug, thiserror::Error)]
 #[error("Prometheus {endpoint}: {detail}")]
 pub struct PromError {
@@ -38,6 +43,7 @@ impl Series {
 pub struct PromClient {
     http: reqwest::Client,
     base: Url,
+    max_body: u64,
 }
 
 #[derive(Deserialize)]
@@ -96,7 +102,53 @@ impl PromClient {
                 endpoint: base.to_string(),
                 detail: format!("HTTP client: {e}"),
             })?;
-        Ok(PromClient { http, base })
+        Ok(PromClient {
+            http,
+            base,
+            max_body: MAX_BODY_BYTES,
+        })
+    }
+
+    /// The same client with another cap on answer bodies (tests use a small one).
+    pub fn with_max_body(mut self, bytes: u64) -> Self {
+        self.max_body = bytes.max(1);
+        self
+    }
+
+    /// The body of `resp`, read up to [`PromClient::max_body`] bytes: a `Content-Length`
+    /// above it is refused before anything is read, and a body growing past it (chunked,
+    /// endless) stops there.
+    async fn bounded_body(
+        &self,
+        mut resp: reqwest::Response,
+        err: impl Fn(String) -> PromError,
+    ) -> Result<Vec<u8>, PromError> {
+        let cap = self.max_body;
+        let limit = || crate::api::ByteSize(cap);
+        if let Some(n) = resp.content_length()
+            && n > cap
+        {
+            return Err(err(format!(
+                "response body of {} is over the {} limit; nothing read",
+                crate::api::ByteSize(n),
+                limit()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| err(format!("reading the response: {}", e.without_url())))?
+        {
+            if body.len() as u64 + chunk.len() as u64 > cap {
+                return Err(err(format!(
+                    "response body over the {} limit; reading stopped there",
+                    limit()
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn url(&self, path: &str) -> Result<Url, PromError> {
@@ -127,10 +179,7 @@ impl PromClient {
                 }
             })?;
         let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| err(format!("reading the response: {}", e.without_url())))?;
+        let body = self.bounded_body(resp, err).await?;
         decode_envelope(&endpoint, status, &body)
     }
 

@@ -1,12 +1,13 @@
-//! The reading: the accounts the user sees, and per account its relationships, data brokers,
-//! relationship statistics and audit events, read side by side; then each collector's part
-//! gathered across the accounts.
+//! The reading: the accounts the user sees, then each listing (relationships, data brokers,
+//! relationship statistics, audit events) of every account, the listings side by side;
+//! then each collector's part gathered across the accounts.
+
+use std::future::Future;
 
 use futures::StreamExt;
-use jiff::Timestamp;
 
 use super::CloudSync;
-use super::wire::{AuditGroup, DataBroker, Relationship, RelationshipsStats};
+use super::wire::{AuditGroup, Relationship};
 use super::{events, mapping};
 use crate::adapter::{Skips, VendorError};
 use crate::api::ApiError;
@@ -19,21 +20,9 @@ pub(super) struct Tenant {
     pub(super) name: String,
 }
 
-/// What to read of each account.
-#[derive(Clone, Copy)]
-pub(super) struct Want {
-    pub(super) brokers: bool,
-    pub(super) stats: bool,
-    pub(super) audit: Option<(Timestamp, Timestamp)>,
-}
-
-pub(super) struct AccountData {
-    pub(super) tenant: Tenant,
-    pub(super) relationships: Result<Vec<Relationship>, ApiError>,
-    pub(super) brokers: Option<Result<Vec<DataBroker>, ApiError>>,
-    pub(super) stats: Option<Result<RelationshipsStats, ApiError>>,
-    pub(super) audit: Option<Result<Vec<AuditGroup>, ApiError>>,
-}
+/// One listing of every account the target reads, in the accounts' order: each account's
+/// answer on its own, so that one refused account can be a skipped part.
+pub(super) type PerAccount<T> = Vec<(Tenant, Result<T, ApiError>)>;
 
 pub(super) fn audit_off() -> VendorError {
     VendorError::Unsupported(
@@ -45,25 +34,23 @@ pub(super) fn audit_off() -> VendorError {
 /// a partial inventory would look like deleted relationships). With `optional`, a listing
 /// an account refuses (403/404) is recorded as a skipped part and the other accounts count.
 pub(super) fn gather<T, U>(
-    data: &[AccountData],
-    part: impl Fn(&AccountData) -> Option<&Result<T, ApiError>>,
+    data: &PerAccount<T>,
     optional: Option<(&Skips, CollectorKind, &'static str)>,
     mut each: impl FnMut(&Tenant, &T, &mut Vec<U>),
 ) -> Result<Vec<U>, VendorError> {
     let mut out = Vec::new();
-    for d in data {
-        match part(d) {
-            Some(Ok(v)) => each(&d.tenant, v, &mut out),
-            Some(Err(e)) => {
+    for (tenant, part) in data {
+        match part {
+            Ok(v) => each(tenant, v, &mut out),
+            Err(e) => {
                 let e = VendorError::Api(e.clone());
                 match optional {
                     Some((skips, collector, name)) if Skips::is_refusal(&e) => {
-                        skips.record(collector, name, format!("account {}: {e}", d.tenant.id));
+                        skips.record(collector, name, format!("account {}: {e}", tenant.id));
                     }
                     _ => return Err(e),
                 }
             }
-            None => {}
         }
     }
     Ok(out)
@@ -103,66 +90,42 @@ impl CloudSync {
         }
     }
 
-    pub(super) async fn read_account(&self, tenant: Tenant, want: Want) -> AccountData {
-        let id = tenant.id.as_str();
-        let (relationships, brokers, stats, audit) = futures::join!(
-            self.api.relationships(id),
-            async {
-                if want.brokers {
-                    Some(self.api.data_brokers(id).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                if want.stats {
-                    Some(self.api.relationships_stats(id).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                match (want.audit, &self.api.audit_url) {
-                    (Some((from, to)), Some(_)) => Some(self.api.audit(id, from, to).await),
-                    _ => None,
-                }
-            },
-        );
-        AccountData {
-            tenant,
-            relationships,
-            brokers,
-            stats,
-            audit,
-        }
-    }
-
-    pub(super) async fn read(&self, want: Want) -> Result<Vec<AccountData>, VendorError> {
-        let tenants = self.tenants().await?;
-        Ok(futures::stream::iter(tenants)
-            .map(|t| self.read_account(t, want))
-            .buffered(self.concurrency)
+    /// One listing of every account, `collector_concurrency` accounts at a time: each
+    /// collector reads its own listing, so that each can have its own deadline.
+    pub(super) async fn per_account<'a, T, Fut>(
+        &self,
+        tenants: &'a [Tenant],
+        read: impl Fn(&'a str) -> Fut,
+    ) -> PerAccount<T>
+    where
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        // Indices rather than `&Tenant` items: a closure taking a reference trips rustc's
+        // higher-ranked `Send` check inside `async_trait` (rust-lang/rust#110338).
+        futures::stream::iter(0..tenants.len())
+            .map(|i| {
+                let t = &tenants[i];
+                let answer = read(&t.id);
+                async move { (t.clone(), answer.await) }
+            })
+            .buffered(self.collector_concurrency)
             .collect()
-            .await)
+            .await
     }
 }
 
-pub(super) fn objects(data: &[AccountData]) -> Result<Vec<Object>, VendorError> {
-    gather(
-        data,
-        |d| Some(&d.relationships),
-        None,
-        |t, rels, out| out.extend(rels.iter().filter_map(|r| mapping::object(r, &t.name))),
-    )
+pub(super) fn objects(data: &PerAccount<Vec<Relationship>>) -> Result<Vec<Object>, VendorError> {
+    gather(data, None, |t, rels, out| {
+        out.extend(rels.iter().filter_map(|r| mapping::object(r, &t.name)))
+    })
 }
 
 pub(super) fn audit_events(
-    data: &[AccountData],
+    data: &PerAccount<Vec<AuditGroup>>,
     skips: &Skips,
 ) -> Result<Vec<AuditEvent>, VendorError> {
     gather(
         data,
-        |d| d.audit.as_ref(),
         Some((skips, CollectorKind::Audit, "audit")),
         |t, groups, out| {
             out.extend(

@@ -30,11 +30,11 @@ use async_trait::async_trait;
 use url::Url;
 
 use self::client::{Api, Auth0};
-use self::collect::{Want, audit_events, audit_off, gather, objects};
-use crate::adapter::TargetSettings;
+use self::collect::{audit_events, audit_off, gather, objects};
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
+use crate::adapter::{TargetSettings, with_deadline_from};
 use crate::api::ApiClient;
 use crate::clock::Clock;
 use crate::model::{CollectorKind, Job, Storage, Warning};
@@ -99,7 +99,8 @@ fn build(
         },
         account_id: own.account_id.clone(),
         clock: ctx.clock.clone(),
-        concurrency: target.max_concurrent_requests.max(1),
+        collector_concurrency: target.collector_concurrency(),
+        collector_timeout: target.collector_timeout(),
     }))
 }
 
@@ -107,64 +108,86 @@ struct CloudSync {
     api: Api,
     account_id: Option<String>,
     clock: Clock,
-    concurrency: usize,
+    /// Accounts each listing reads at a time (the listings read side by side).
+    collector_concurrency: usize,
+    /// Each collector's own deadline within a refresh.
+    collector_timeout: Duration,
 }
 
 #[async_trait]
 impl Adapter for CloudSync {
     async fn collect(&self, window: Window) -> Collection {
-        let want = Want {
-            brokers: true,
-            stats: true,
-            audit: Some((window.since, window.now)),
-        };
-        let data = match self.read(want).await {
-            Ok(d) => d,
+        let started = tokio::time::Instant::now();
+        let tenants = match self.tenants().await {
+            Ok(t) => t,
             Err(e) => return Collection::failed(|| e.clone()),
         };
+        let (api, t, d) = (&self.api, tenants.as_slice(), self.collector_timeout);
+        // Each listing is read for every account with its collector's own deadline (counted
+        // from the start of the refresh, so the accounts listing counts): a slow listing
+        // fails its own collector, the others keep their fresh data. The jobs are the
+        // relationships' latest runs: they share the inventory's listing and deadline.
+        let (relationships, brokers, stats, audit) = tokio::join!(
+            with_deadline_from(CollectorKind::Inventory, started, d, async {
+                Ok(self.per_account(t, |id| api.relationships(id)).await)
+            }),
+            with_deadline_from(CollectorKind::Warnings, started, d, async {
+                Ok(self.per_account(t, |id| api.data_brokers(id)).await)
+            }),
+            with_deadline_from(CollectorKind::Storage, started, d, async {
+                Ok(self.per_account(t, |id| api.relationships_stats(id)).await)
+            }),
+            async {
+                if api.audit_url.is_none() {
+                    return Err(audit_off());
+                }
+                with_deadline_from(CollectorKind::Audit, started, d, async {
+                    Ok(self
+                        .per_account(t, |id| api.audit(id, window.since, window.now))
+                        .await)
+                })
+                .await
+            },
+        );
         let skips = Skips::default();
-        let jobs = gather(
-            &data,
-            |d| Some(&d.relationships),
-            None,
-            |_, rels, out: &mut Vec<Job>| {
+        let jobs = relationships.as_ref().map_err(Clone::clone).and_then(|r| {
+            gather(r, None, |_, rels, out: &mut Vec<Job>| {
                 out.extend(rels.iter().filter_map(mapping::job).filter(|j| {
                     !j.result.is_finished() || j.time().is_some_and(|t| t >= window.since)
                 }))
-            },
-        );
-        let warnings = gather(
-            &data,
-            |d| d.brokers.as_ref(),
-            Some((&skips, CollectorKind::Warnings, "data_brokers")),
-            |t, brokers, out: &mut Vec<Warning>| {
-                for b in brokers {
-                    out.extend(events::broker_warnings(b, &t.name, self.clock.now()));
-                }
-            },
-        );
-        let storage = gather(
-            &data,
-            |d| d.stats.as_ref(),
-            Some((&skips, CollectorKind::Storage, "relationships_stats")),
-            |t, stats, out: &mut Vec<(String, u64)>| {
-                if let Some(total) = stats.total_bytes {
-                    out.push((t.name.clone(), total));
-                }
-            },
-        )
-        .map(|tenants| Storage {
-            pools: Vec::new(),
-            tenants,
-            objects: Vec::new(),
+            })
         });
-        let audit = if self.api.audit_url.is_some() {
-            audit_events(&data, &skips)
-        } else {
-            Err(audit_off())
-        };
+        let warnings = brokers.and_then(|b| {
+            gather(
+                &b,
+                Some((&skips, CollectorKind::Warnings, "data_brokers")),
+                |t, brokers, out: &mut Vec<Warning>| {
+                    for b in brokers {
+                        out.extend(events::broker_warnings(b, &t.name, self.clock.now()));
+                    }
+                },
+            )
+        });
+        let storage = stats
+            .and_then(|s| {
+                gather(
+                    &s,
+                    Some((&skips, CollectorKind::Storage, "relationships_stats")),
+                    |t, stats, out: &mut Vec<(String, u64)>| {
+                        if let Some(total) = stats.total_bytes {
+                            out.push((t.name.clone(), total));
+                        }
+                    },
+                )
+            })
+            .map(|tenants| Storage {
+                pools: Vec::new(),
+                tenants,
+                objects: Vec::new(),
+            });
+        let audit = audit.and_then(|a| audit_events(&a, &skips));
         Collection {
-            inventory: objects(&data),
+            inventory: relationships.and_then(|r| objects(&r)),
             jobs,
             warnings,
             audit,
@@ -174,19 +197,17 @@ impl Adapter for CloudSync {
     }
 
     async fn probe(&self) -> Result<String, VendorError> {
-        let data = self
-            .read(Want {
-                brokers: true,
-                stats: false,
-                audit: None,
-            })
-            .await?;
-        let names: Vec<&str> = data.iter().map(|d| d.tenant.name.as_str()).collect();
-        let relationships = objects(&data)?.len();
+        let tenants = self.tenants().await?;
+        let (api, t) = (&self.api, tenants.as_slice());
+        let (relationships, brokers) = tokio::join!(
+            self.per_account(t, |id| api.relationships(id)),
+            self.per_account(t, |id| api.data_brokers(id)),
+        );
+        let names: Vec<&str> = tenants.iter().map(|t| t.name.as_str()).collect();
+        let relationships = objects(&relationships)?.len();
         let skips = Skips::default();
         let brokers = gather(
-            &data,
-            |d| d.brokers.as_ref(),
+            &brokers,
             Some((&skips, CollectorKind::Warnings, "data_brokers")),
             |_, b, out: &mut Vec<()>| out.extend(b.iter().map(|_| ())),
         )?
@@ -214,28 +235,28 @@ impl Adapter for CloudSync {
     /// Cloud Sync keeps each relationship's latest run only: there is nothing before the
     /// period to look back into, whatever the look-back.
     async fn history(&self, period: Period, _lookback: Duration) -> Result<History, VendorError> {
-        let data = self
-            .read(Want {
-                brokers: false,
-                stats: false,
-                audit: Some((period.from, period.to)),
-            })
-            .await?;
-        let objects = objects(&data)?;
+        let tenants = self.tenants().await?;
+        let (api, t) = (&self.api, tenants.as_slice());
+        let (relationships, audit) =
+            tokio::join!(self.per_account(t, |id| api.relationships(id)), async {
+                match api.audit_url {
+                    Some(_) => {
+                        self.per_account(t, |id| api.audit(id, period.from, period.to))
+                            .await
+                    }
+                    None => Vec::new(),
+                }
+            },);
+        let objects = objects(&relationships)?;
         let skips = Skips::default();
-        let jobs = gather(
-            &data,
-            |d| Some(&d.relationships),
-            None,
-            |_, rels, out: &mut Vec<Job>| {
-                out.extend(
-                    rels.iter()
-                        .filter_map(mapping::job)
-                        .filter(|j| j.start.or(j.end).is_some_and(|t| t < period.to)),
-                )
-            },
-        )?;
-        let audit = audit_events(&data, &skips)?
+        let jobs = gather(&relationships, None, |_, rels, out: &mut Vec<Job>| {
+            out.extend(
+                rels.iter()
+                    .filter_map(mapping::job)
+                    .filter(|j| j.start.or(j.end).is_some_and(|t| t < period.to)),
+            )
+        })?;
+        let audit = audit_events(&audit, &skips)?
             .into_iter()
             .filter(|e| e.time >= period.from && e.time < period.to)
             .collect();

@@ -31,11 +31,14 @@ use serde_json::json;
 use self::client::{BackupSupport, Query, Tower};
 use self::inventory::{Scope, and};
 use self::jobs::JobRange;
-use crate::adapter::TargetSettings;
+use tokio::sync::OnceCell;
+
 use crate::adapter::{
     Adapter, AdapterContext, Collection, History, Period, Skips, VendorError, Window,
 };
+use crate::adapter::{TargetSettings, with_deadline};
 use crate::api::{ApiClient, ApiError};
+use crate::model::CollectorKind;
 
 pub use mapping::CATEGORIES;
 
@@ -113,6 +116,7 @@ pub fn build_with(
             clusters: own.clusters.clone(),
         },
         backup: BackupSupport::default(),
+        collector_timeout: target.collector_timeout(),
     }))
 }
 
@@ -123,6 +127,8 @@ pub struct CloudTower {
     tower: Tower,
     scope: Scope,
     backup: BackupSupport,
+    /// Each collector's own deadline within a refresh.
+    collector_timeout: Duration,
 }
 
 fn counted(n: u64, one: &str, many: &str) -> String {
@@ -138,30 +144,50 @@ impl Adapter for CloudTower {
     async fn collect(&self, window: Window) -> Collection {
         let tower = &self.tower;
         let skips = Skips::default();
-        let main = async {
-            match inventory::fetch_base(tower, &self.scope, &self.backup, &self.name, &skips).await
-            {
-                Ok(base) => {
-                    let range = JobRange {
-                        since: window.since,
-                        until: None,
-                    };
-                    let jobs = jobs::fetch_jobs(tower, &self.scope, &base, &skips, range).await;
-                    (Ok(inventory::inventory(&base)), jobs)
-                }
-                Err(e) => (Err(e.clone()), Err(e)),
-            }
+        // The VMs (and what they hang on) are read once, by whichever of inventory and jobs
+        // asks first; the jobs are read against them. Each collector has its own deadline:
+        // a slow listing fails its own collector, the others keep their fresh data.
+        let base = OnceCell::new();
+        let base = || {
+            base.get_or_init(|| {
+                inventory::fetch_base(tower, &self.scope, &self.backup, &self.name, &skips)
+            })
         };
+        let d = self.collector_timeout;
         let until = window.now + jiff::SignedDuration::from_secs(1);
-        let (main, warnings, audit, storage) = tokio::join!(
-            main,
-            collect::warnings(tower, &self.scope, &skips),
-            collect::audit(tower, &self.scope, &skips, window.since, until),
-            collect::storage(tower, &self.scope, &self.backup, &skips),
+        let range = JobRange {
+            since: window.since,
+            until: None,
+        };
+        let (inventory, jobs, warnings, audit, storage) = tokio::join!(
+            with_deadline(CollectorKind::Inventory, d, async {
+                Ok(inventory::inventory(
+                    base().await.as_ref().map_err(Clone::clone)?,
+                ))
+            }),
+            with_deadline(CollectorKind::Jobs, d, async {
+                let base = base().await.as_ref().map_err(Clone::clone)?;
+                jobs::fetch_jobs(tower, &self.scope, base, &skips, range).await
+            }),
+            with_deadline(
+                CollectorKind::Warnings,
+                d,
+                collect::warnings(tower, &self.scope, &skips)
+            ),
+            with_deadline(
+                CollectorKind::Audit,
+                d,
+                collect::audit(tower, &self.scope, &skips, window.since, until)
+            ),
+            with_deadline(
+                CollectorKind::Storage,
+                d,
+                collect::storage(tower, &self.scope, &self.backup, &skips)
+            ),
         );
         Collection {
-            inventory: main.0,
-            jobs: main.1,
+            inventory,
+            jobs,
             warnings,
             audit,
             storage,

@@ -5,15 +5,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
 use reqwest::StatusCode;
+use tokio::sync::OnceCell;
 
 use super::inventory::{self, ConsumerFacts};
 use super::mapping;
 use super::scope::ConsumerRef;
 use super::{Cloutility, wire};
-use crate::adapter::{Collected, Collection, History, Period, Skips, VendorError, Window};
+use crate::adapter::{
+    Collected, Collection, History, Period, Skips, VendorError, Window, with_deadline_from,
+};
 use crate::clock;
 use crate::model::{AuditEvent, CollectorKind, Job, Object, Storage, StoragePool, Warning};
 
@@ -41,17 +44,8 @@ pub(super) struct NodeFacts {
     filespaces_refused: Option<String>,
 }
 
-/// What one consumer contributed to one refresh.
-struct Scan {
-    id: u64,
-    tenant: Arc<str>,
-    facts: Collected<(Object, Arc<NodeFacts>)>,
-    jobs: Collected<Vec<Job>>,
-    warnings: Collected<Vec<Warning>>,
-    audit: Collected<Vec<AuditEvent>>,
-}
-
 pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
+    let started = tokio::time::Instant::now();
     let skips = Skips::default();
     let consumers = match a.consumers().await {
         Ok(c) => c,
@@ -59,68 +53,89 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
     };
     a.cache()
         .keep_only(&consumers.iter().map(|c| c.id).collect());
-    let types = warning_types(a, &skips).await;
-    let names = types.as_ref().map_or_else(|_| Arc::default(), Arc::clone);
-    // Indices rather than `&ConsumerRef` items: a closure taking a reference trips rustc's
-    // higher-ranked `Send` check inside `async_trait` (rust-lang/rust#110338).
-    let scans: Vec<Scan> = stream::iter(0..consumers.len())
-        .map(|i| scan(a, &consumers[i], window, &names, &skips))
-        .buffer_unordered(a.concurrency)
-        .collect()
-        .await;
-
-    let mut objects = Ok(Vec::with_capacity(scans.len()));
-    let mut jobs = Ok(Vec::new());
-    let mut warnings = Ok(Vec::new());
-    let mut audit = Ok(Vec::new());
-    let mut storage: Collected<Storage> = Ok(Storage::default());
-    let mut pools: HashMap<String, StoragePool> = HashMap::new();
-    let mut tenants: HashMap<Arc<str>, u64> = HashMap::new();
-    if let Err(e) = types {
-        warnings = Err(e);
-    }
-    for s in scans {
-        gather(&mut jobs, s.jobs);
-        gather(&mut warnings, s.warnings);
-        gather(&mut audit, s.audit);
-        match s.facts {
-            Ok((object, facts)) => {
-                if let Ok(st) = &mut storage {
-                    inventory::pools(facts.filespaces.iter(), &mut pools);
-                    if let Some(bytes) = inventory::stored_bytes(&facts.filespaces) {
-                        *tenants.entry(s.tenant.clone()).or_default() += bytes;
-                        st.objects.push((s.id.to_string(), bytes));
-                    }
-                }
-                gather(&mut objects, Ok(vec![object]));
-            }
-            // Stored bytes and the last-backup hint come from the filespaces: an object
-            // without them would silently lose those figures, so both collectors fail.
-            Err(e) => {
-                if storage.is_ok() {
-                    storage = Err(e.clone());
-                }
-                gather(&mut objects, Err(e));
+    // `completed` of each consumer's first job, asked at most once per refresh: the jobs
+    // start from it, and the inventory takes `history_start` from it.
+    let firsts: Vec<OnceCell<Collected<Option<Timestamp>>>> =
+        consumers.iter().map(|_| OnceCell::new()).collect();
+    let n = consumers.len();
+    // Each collector reads every consumer's part on its own, with its own deadline
+    // (counted from the start of the refresh, so the consumers listing counts): a slow
+    // listing fails its own collector, the others keep their fresh data. Indices rather
+    // than `&ConsumerRef` items: a closure taking a reference trips rustc's higher-ranked
+    // `Send` check inside `async_trait` (rust-lang/rust#110338).
+    let d = a.collector_timeout;
+    let (facts, jobs, warnings, audit) = tokio::join!(
+        with_deadline_from(
+            CollectorKind::Inventory,
+            started,
+            d,
+            per_consumer(a, n, |i| consumer_facts(
+                a,
+                (i, &consumers[i]),
+                &firsts[i],
+                window.now,
+                &skips
+            ))
+        ),
+        with_deadline_from(
+            CollectorKind::Jobs,
+            started,
+            d,
+            per_consumer(a, n, |i| consumer_jobs(
+                a,
+                &consumers[i],
+                &firsts[i],
+                window
+            ))
+        ),
+        with_deadline_from(
+            CollectorKind::Warnings,
+            started,
+            d,
+            all_warnings(a, &consumers, &skips)
+        ),
+        with_deadline_from(
+            CollectorKind::Audit,
+            started,
+            d,
+            per_consumer(a, n, |i| consumer_audit(a, &consumers[i], window, &skips))
+        ),
+    );
+    // Stored bytes and the last-backup hint come from the filespaces: an object without
+    // them would silently lose those figures, so both collectors share one fate.
+    let storage = facts.as_ref().map_err(Clone::clone).map(|facts| {
+        let mut pools: HashMap<String, StoragePool> = HashMap::new();
+        let mut tenants: HashMap<Arc<str>, u64> = HashMap::new();
+        let mut objects = Vec::new();
+        for (c, _, f) in facts {
+            let c = &consumers[*c];
+            inventory::pools(f.filespaces.iter(), &mut pools);
+            if let Some(bytes) = inventory::stored_bytes(&f.filespaces) {
+                *tenants.entry(c.tenant.clone()).or_default() += bytes;
+                objects.push((c.id.to_string(), bytes));
             }
         }
-    }
-    if let Ok(st) = &mut storage {
-        let mut p: Vec<StoragePool> = pools.into_values().collect();
-        p.sort_by(|x, y| x.name.cmp(&y.name));
-        st.pools = p;
-        let mut t: Vec<(String, u64)> = tenants
+        let mut pools: Vec<StoragePool> = pools.into_values().collect();
+        pools.sort_by(|x, y| x.name.cmp(&y.name));
+        let mut tenants: Vec<(String, u64)> = tenants
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        t.sort();
-        st.tenants = t;
-        st.objects.sort();
-    }
-    if let Ok(o) = &mut objects {
-        o.sort_by_key(|o: &Object| o.id.parse::<u64>().unwrap_or(u64::MAX));
-    }
+        tenants.sort();
+        objects.sort();
+        Storage {
+            pools,
+            tenants,
+            objects,
+        }
+    });
+    let inventory = facts.map(|facts| {
+        let mut objects: Vec<Object> = facts.into_iter().map(|(_, o, _)| o).collect();
+        objects.sort_by_key(|o| o.id.parse::<u64>().unwrap_or(u64::MAX));
+        objects
+    });
     Collection {
-        inventory: objects,
+        inventory,
         jobs,
         warnings,
         audit,
@@ -129,13 +144,102 @@ pub(super) async fn refresh(a: &Cloutility, window: Window) -> Collection {
     }
 }
 
-/// Adds one consumer's answer to a collector's; the first error fails the collector.
-fn gather<T>(acc: &mut Collected<Vec<T>>, part: Collected<Vec<T>>) {
-    match (acc.as_mut(), part) {
-        (Ok(all), Ok(mut some)) => all.append(&mut some),
-        (Ok(_), Err(e)) => *acc = Err(e),
-        (Err(_), _) => {}
+/// One collector's part of every consumer, `collector_concurrency` consumers at a time;
+/// the first error fails the collector (and stops its other reads).
+async fn per_consumer<T, F, Fut>(a: &Cloutility, n: usize, read: F) -> Collected<Vec<T>>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Collected<Vec<T>>>,
+{
+    let parts: Vec<Vec<T>> = stream::iter(0..n)
+        .map(read)
+        .buffer_unordered(a.collector_concurrency)
+        .try_collect()
+        .await?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// `completed` of the consumer's first job, asked once per refresh whoever asks first.
+async fn first_job_once(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    cell: &OnceCell<Collected<Option<Timestamp>>>,
+) -> Collected<Option<Timestamp>> {
+    cell.get_or_init(|| first_job(a, c)).await.clone()
+}
+
+/// The consumer as an object, with its node and filespaces (for storage). Its first job
+/// only refines `history_start`: a failure to read it is the jobs collector's to report.
+async fn consumer_facts(
+    a: &Cloutility,
+    (i, c): (usize, &ConsumerRef),
+    first: &OnceCell<Collected<Option<Timestamp>>>,
+    now: Timestamp,
+    skips: &Skips,
+) -> Collected<Vec<(usize, Object, Arc<NodeFacts>)>> {
+    let (facts, _) = futures::join!(node_facts(a, c, now, skips), first_job_once(a, c, first));
+    let facts = facts?;
+    Ok(vec![(i, object(a, c, &facts), facts)])
+}
+
+async fn consumer_jobs(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    first: &OnceCell<Collected<Option<Timestamp>>>,
+    window: Window,
+) -> Collected<Vec<Job>> {
+    // Without a finished job there is nothing to read; with one, it is now cached.
+    if first_job_once(a, c, first).await?.is_none() {
+        return Ok(Vec::new());
     }
+    jobs_between(a, c, window.since, window.now).await
+}
+
+/// Every consumer's warnings, from its latest daily report.
+async fn all_warnings(
+    a: &Cloutility,
+    consumers: &[ConsumerRef],
+    skips: &Skips,
+) -> Collected<Vec<Warning>> {
+    let types = warning_types(a, skips).await?;
+    per_consumer(a, consumers.len(), |i| {
+        consumer_warnings(a, &consumers[i], &types, skips)
+    })
+    .await
+}
+
+async fn consumer_warnings(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    types: &HashMap<i64, String>,
+    skips: &Skips,
+) -> Collected<Vec<Warning>> {
+    // A 404 here is "no report yet" (the client makes it `None`); a 403 is a refused part.
+    let report = skips.or_empty(
+        CollectorKind::Warnings,
+        "node_reports",
+        a.portal
+            .latest_report(c.bunit, c.id)
+            .await
+            .map_err(VendorError::from),
+    )?;
+    let id = c.id.to_string();
+    Ok(report
+        .map(|r| mapping::warnings(&r, types, &id, &c.tenant))
+        .unwrap_or_default())
+}
+
+async fn consumer_audit(
+    a: &Cloutility,
+    c: &ConsumerRef,
+    window: Window,
+    skips: &Skips,
+) -> Collected<Vec<AuditEvent>> {
+    skips.or_empty(
+        CollectorKind::Audit,
+        "audit_logs",
+        new_audit(a, c, window).await,
+    )
 }
 
 /// Warning type names by id, asked once. A portal that refuses the lookup (403, or 404
@@ -152,42 +256,6 @@ async fn warning_types(a: &Cloutility, skips: &Skips) -> Collected<Arc<HashMap<i
     let types = Arc::new(types);
     a.cache().warning_types = Some(types.clone());
     Ok(types)
-}
-
-async fn scan(
-    a: &Cloutility,
-    c: &ConsumerRef,
-    window: Window,
-    types: &HashMap<i64, String>,
-    skips: &Skips,
-) -> Scan {
-    let (facts, report, jobs, audit) = futures::join!(
-        node_facts(a, c, window.now, skips),
-        a.portal.latest_report(c.bunit, c.id),
-        jobs_between(a, c, window.since, window.now),
-        new_audit(a, c, window),
-    );
-    let id = c.id.to_string();
-    // A 404 here is "no report yet" (the client makes it `None`); a 403 is a refused part.
-    let report = skips.or_empty(
-        CollectorKind::Warnings,
-        "node_reports",
-        report.map_err(VendorError::from),
-    );
-    let audit = skips.or_empty(CollectorKind::Audit, "audit_logs", audit);
-    let warnings = report.map(|r| {
-        r.map(|r| mapping::warnings(&r, types, &id, &c.tenant))
-            .unwrap_or_default()
-    });
-    Scan {
-        id: c.id,
-        tenant: c.tenant.clone(),
-        // After the jobs, so that the first job (for `history_start`) is known.
-        facts: facts.map(|f| (object(a, c, &f), f)),
-        jobs,
-        warnings,
-        audit,
-    }
 }
 
 /// The consumer's node and filespaces, read again once older than [`NODE_TTL`]. Refused

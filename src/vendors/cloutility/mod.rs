@@ -84,6 +84,8 @@ fn build(
         },
         bunits: own.bunits.clone(),
         concurrency: target.max_concurrent_requests.max(1),
+        collector_concurrency: target.collector_concurrency(),
+        collector_timeout: target.collector_timeout(),
         clock: ctx.clock.clone(),
         cache: Mutex::new(Cache::default()),
     }))
@@ -95,6 +97,10 @@ pub struct Cloutility {
     portal: Portal,
     bunits: Option<Vec<u64>>,
     concurrency: usize,
+    /// Requests each collector keeps in flight in a refresh (they read side by side).
+    collector_concurrency: usize,
+    /// Each collector's own deadline within a refresh.
+    collector_timeout: Duration,
     clock: Clock,
     cache: Mutex<Cache>,
 }

@@ -13,13 +13,15 @@ use serde_json::Value;
 
 use crate::vendors::lenient;
 
-/// `{href, total, offset, first, items}`, the envelope of every list.
+/// `{href, total, offset, first, items}`, the envelope of every list. `items` is required
+/// (`null` reads as empty): a 200 of `{}` is a protocol error, not an empty list that
+/// would drop every consumer of the target (`crate::api::required_list`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub(super) struct Collection<T> {
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub total: Option<u64>,
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "crate::api::required_list")]
     pub items: Vec<T>,
 }
 

@@ -25,8 +25,10 @@ pub use lenient::opt_time;
 #[derive(Debug, Deserialize)]
 #[serde(bound = "T: Deserialize<'de>")]
 pub struct Page<T> {
-    #[serde(rename = "_embedded", default = "Option::default")]
-    pub embedded: Option<Embedded<T>>,
+    /// Required, and its `items` too (`null` reads as empty): a 200 of `{}` is a protocol
+    /// error, not an empty inventory (`crate::api::required_list`).
+    #[serde(rename = "_embedded")]
+    pub embedded: Embedded<T>,
     #[serde(rename = "_links", default)]
     pub links: Option<PageLinks>,
     #[serde(default, deserialize_with = "lenient::opt_u64")]
@@ -35,7 +37,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn into_items(self) -> Vec<T> {
-        self.embedded.map(|e| e.items).unwrap_or_default()
+        self.embedded.items
     }
 
     pub fn next_href(&self) -> Option<&str> {
@@ -52,7 +54,7 @@ impl<T> Page<T> {
 #[derive(Debug, Deserialize)]
 #[serde(bound = "T: Deserialize<'de>")]
 pub struct Embedded<T> {
-    #[serde(default = "Vec::new", deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "crate::api::required_list")]
     pub items: Vec<T>,
 }
 

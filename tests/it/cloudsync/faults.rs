@@ -63,3 +63,32 @@ async fn a_truncated_body_is_a_decode_error_naming_the_endpoint() {
         .to_string();
     assert!(e.contains("POST /cloudsync/auth/oauth/token"), "{e}");
 }
+
+/// Issue 13 point 3: a slow data-broker listing fails the warnings collector on its own
+/// deadline (90 % of the target's `timeout`); the relationships (inventory and jobs),
+/// statistics (storage) and audit of the same refresh keep their fresh data.
+#[tokio::test]
+async fn a_slow_listing_fails_only_its_own_collector() {
+    let h = start(SimOptions::default()).await;
+    let audit = format!("    audit_url: {}\n", h.base);
+    let adapter = h.adapter_timed(&h.password_target(&audit), "3s");
+    assert!(adapter.collect(h.window()).await.warnings.is_ok());
+    h.fault("cloudsync:slow=data-brokers@10s");
+    let started = std::time::Instant::now();
+    let c = adapter.collect(h.window()).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let e = c.warnings.unwrap_err().to_string();
+    assert!(
+        e.contains("warnings collector timed out after 2s 700ms"),
+        "{e}"
+    );
+    let objects = c.inventory.expect("inventory is fresh");
+    assert_eq!(objects.len(), h.world().relationships.len());
+    assert!(c.jobs.is_ok(), "{:?}", c.jobs.err());
+    assert!(c.audit.is_ok(), "{:?}", c.audit.err());
+    assert!(c.storage.is_ok(), "{:?}", c.storage.err());
+
+    h.fault("cloudsync:clear");
+    assert!(adapter.collect(h.window()).await.warnings.is_ok());
+}

@@ -323,3 +323,94 @@ async fn metrics_have_the_values_of_the_simulated_world() {
     assert_eq!(sum(&again, "backup_jobs_total", &[("target", "cs")]), total);
     ex.stop().await;
 }
+
+/// Rewrites each relationship listing: the first relationship's latest run ended in 2262,
+/// the second's in 1970, both clean (so each is a last-success hint as well as a job end).
+async fn plant_absurd_times(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let listing = req.uri().path().ends_with("/api/relationships-v2");
+    let resp = next.run(req).await;
+    if !listing || !resp.status().is_success() {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let list = v
+        .as_array_mut()
+        .expect("a relationship listing is an array");
+    for (rel, end) in list
+        .iter_mut()
+        .zip(["2262-04-11T23:47:16.000Z", "1970-01-01T00:00:00.000Z"])
+    {
+        let a = &mut rel["activity"];
+        a["status"] = serde_json::json!("DONE");
+        a["filesFailed"] = serde_json::json!(0);
+        a["dirsFailed"] = serde_json::json!(0);
+        a["startTime"] = serde_json::json!("2026-03-10T01:00:00.000Z");
+        a["endTime"] = serde_json::json!(end);
+        rel["endTime"] = serde_json::json!(end);
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(v.to_string()))
+}
+
+/// Issue 13 point 3: a vendor answering a run that ended in 2262 and one that ended in
+/// 1970 (a last success in 1970 too) exports no absurd time: those fields are dropped and
+/// `backup_vendor_values_rejected_total` counts them by field.
+#[tokio::test]
+async fn absurd_vendor_times_are_dropped_and_counted() {
+    let h = start_with(SimOptions::default(), |app| {
+        app.layer(axum::middleware::from_fn(plant_absurd_times))
+    })
+    .await;
+    let text = format!(
+        "targets:\n  - name: cs\n    vendor: cloudsync\n    url: {}\n    interval: 300ms\n    timeout: 20s\n    lookback: {LOOKBACK_H}h\n{}",
+        h.base,
+        h.password_target("")
+    );
+    let settings = Settings::parse(&text, Path::new("m.yml")).expect("config");
+    let ex = Exporter::start(&settings, "127.0.0.1:0", h.ctx.clock.clone(), None)
+        .await
+        .expect("exporter starts");
+    let now = h.now();
+    let m = refreshed_at(&ex, now).await;
+    let rejected = |m: &str, field: &str| {
+        sum(
+            m,
+            "backup_vendor_values_rejected_total",
+            &[("target", "cs"), ("vendor", "cloudsync"), ("field", field)],
+        )
+    };
+    // Each account's listing plants two runs, so at least two of each per refresh.
+    let ends = rejected(&m, "job_end");
+    let hints = rejected(&m, "object_last_success_hint");
+    assert!(ends >= 2.0, "job_end rejected {ends} times\n{m}");
+    assert!(hints >= 2.0, "hints rejected {hints} times");
+    let earliest = secs("1990-01-01T00:00:00Z".parse().unwrap());
+    let latest = secs(now) + 86_400.0;
+    let mut times = 0;
+    for (series, v) in samples(&m) {
+        if series
+            .split('{')
+            .next()
+            .unwrap()
+            .ends_with("_timestamp_seconds")
+        {
+            times += 1;
+            // 0 is "none known" (docs/metrics.md).
+            assert!(
+                v == 0.0 || (earliest..=latest).contains(&v),
+                "{series} = {v}: an absurd time was exported"
+            );
+        }
+    }
+    assert!(times > 0, "no time series at all");
+    // The counter keeps counting while the vendor keeps sending them.
+    h.ctx.clock.advance(Duration::from_secs(60));
+    let later = refreshed_at(&ex, h.now()).await;
+    assert!(rejected(&later, "job_end") > ends);
+    ex.stop().await;
+}

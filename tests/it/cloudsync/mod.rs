@@ -45,6 +45,12 @@ impl Drop for Harness {
 }
 
 async fn start(options: SimOptions) -> Harness {
+    start_with(options, |app| app).await
+}
+
+/// [`start`] with the server's router changed by `wrap` (a test's own middleware in front
+/// of the simulator).
+async fn start_with(options: SimOptions, wrap: impl FnOnce(Router) -> Router) -> Harness {
     let ctx = SimContext {
         seed: 7,
         objects: 30,
@@ -62,6 +68,7 @@ async fn start(options: SimOptions) -> Harness {
         sim.router()
             .layer(axum::middleware::from_fn_with_state(layer, inject)),
     );
+    let app = wrap(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -103,8 +110,13 @@ impl Harness {
     }
 
     fn adapter(&self, target: &str) -> Arc<dyn Adapter> {
+        self.adapter_timed(target, "20s")
+    }
+
+    /// [`Harness::adapter`] with the target's `timeout`.
+    fn adapter_timed(&self, target: &str, timeout: &str) -> Arc<dyn Adapter> {
         let text = format!(
-            "targets:\n  - name: cs\n    vendor: cloudsync\n    url: {}\n    timeout: 20s\n{target}",
+            "targets:\n  - name: cs\n    vendor: cloudsync\n    url: {}\n    timeout: {timeout}\n{target}",
             self.base
         );
         let settings = Settings::parse(&text, Path::new("t.yml")).expect("valid config");

@@ -61,3 +61,34 @@ async fn truncated_bodies_are_decode_errors_naming_the_endpoint() {
         "{e}"
     );
 }
+
+/// Issue 13 point 3: a slow task listing fails the jobs collector on its own deadline (90 %
+/// of the target's `timeout`); inventory (read once, shared with the jobs), warnings, audit
+/// and storage of the same refresh keep their fresh data, within the refresh timeout.
+#[tokio::test]
+async fn a_slow_listing_fails_only_its_own_collector() {
+    let h = start().await;
+    let a = h.adapter("", &format!("{}\ntimeout: 3s", h.password_keys()));
+    a.probe().await.unwrap();
+    h.fault("cloudtower:slow=get-tasks@10s");
+    let started = std::time::Instant::now();
+    let c = a.collect(h.window()).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let e = error_text(&c.jobs);
+    assert!(e.contains("jobs collector timed out after 2s 700ms"), "{e}");
+    let w = h.window();
+    let mut inventory = c.inventory.expect("inventory is fresh");
+    inventory.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = h
+        .world
+        .expected_objects(w.now, Tower::Current, &Scope::all());
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_objects_eq(&inventory, &expected);
+    assert!(c.warnings.is_ok(), "{:?}", c.warnings.err());
+    assert!(c.audit.is_ok(), "{:?}", c.audit.err());
+    assert!(c.storage.is_ok(), "{:?}", c.storage.err());
+
+    h.fault("cloudtower:clear");
+    h.assert_matches_world(a.collect(h.window()).await, Tower::Current, &Scope::all());
+}

@@ -100,3 +100,63 @@ async fn truncated_or_malformed_bodies_are_decode_errors_not_panics() {
         "recovers when the fault ends"
     );
 }
+
+/// Issue 13 point 3: a slow jobs listing fails the jobs collector on its own deadline (90 %
+/// of the target's `timeout`); inventory, warnings, audit and storage of the same refresh
+/// come back with fresh data, within the refresh timeout, although the slow requests hold
+/// some of the client's permits meanwhile.
+#[tokio::test]
+async fn a_slow_listing_fails_only_its_own_collector() {
+    let h = Harness::with(SimOptions::default(), 12).await;
+    let a = h.adapter_with("    timeout: 3s\n");
+    // A first refresh fills the caches (nodes, first jobs), as in a running exporter.
+    let warm = a.collect(h.window()).await;
+    assert!(warm.jobs.is_ok(), "{:?}", warm.jobs.err());
+    h.fault("cloutility:slow=jobs@10s");
+    let started = std::time::Instant::now();
+    let got = a.collect(h.window()).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let e = got.jobs.unwrap_err().to_string();
+    assert!(e.contains("jobs collector timed out after 2s 700ms"), "{e}");
+    let objects = got.inventory.expect("inventory is fresh");
+    assert_eq!(objects.len(), h.world().consumers.len());
+    assert!(got.warnings.is_ok(), "{:?}", got.warnings.err());
+    assert!(got.audit.is_ok(), "{:?}", got.audit.err());
+    assert!(got.storage.is_ok(), "{:?}", got.storage.err());
+
+    h.fault("cloutility:clear");
+    let got = a.collect(h.window()).await;
+    assert!(got.jobs.is_ok(), "{:?}", got.jobs.err());
+}
+
+/// Issue 13 point 2: a 200 answer of `{}` where a list is expected is a protocol error that
+/// names the endpoint and the missing `items`, not an empty list: for the consumers, every
+/// collector fails (and keeps its last good data) instead of the inventory going empty;
+/// for one consumer's audit log, only the audit collector fails.
+#[tokio::test]
+async fn an_answer_without_the_envelope_fails_the_collector() {
+    let h = Harness::start().await;
+    let a = h.adapter();
+    h.fault("cloutility:empty=consumers");
+    let got = a.collect(h.window()).await;
+    let e = got.inventory.unwrap_err().to_string();
+    assert!(
+        e.contains("/consumers: could not decode the response")
+            && e.contains("missing field `items`")
+            && e.contains("the answer lacks the vendor's envelope"),
+        "{e}"
+    );
+    assert!(got.jobs.is_err() && got.storage.is_err());
+
+    h.fault("cloutility:clear");
+    h.fault("cloutility:empty=auditlogs");
+    let got = a.collect(h.window()).await;
+    let e = got.audit.unwrap_err().to_string();
+    assert!(
+        e.contains("/auditlogs") && e.contains("missing field `items`"),
+        "{e}"
+    );
+    assert_eq!(got.inventory.unwrap().len(), h.world().consumers.len());
+    assert!(got.jobs.is_ok() && got.warnings.is_ok() && got.storage.is_ok());
+}

@@ -205,3 +205,34 @@ async fn a_slow_listing_fails_only_its_own_collector() {
     let c = adapter.collect(env.window(HOUR)).await;
     assert!(errors(&c).is_empty(), "{:?}", errors(&c));
 }
+
+/// Issue 13 point 2: a 200 answer of `{}` where a HAL page is expected fails the collector
+/// with a protocol error naming the endpoint and the missing envelope, rather than reading
+/// as an empty inventory (every object gone); the other collectors are untouched.
+#[tokio::test]
+async fn an_answer_without_the_envelope_fails_the_collector() {
+    let env = Env::start(20).await;
+    let adapter = env.adapter("");
+    fault(&env, "clumio:empty=/datasources/aws/ec2-instances");
+    let c = adapter.collect(env.window(HOUR)).await;
+    let e = c.inventory.as_ref().unwrap_err().to_string();
+    assert!(
+        e.contains("GET /datasources/aws/ec2-instances: could not decode the response")
+            && e.contains("missing field `_embedded`")
+            && e.contains("the answer lacks the vendor's envelope"),
+        "{e}"
+    );
+    assert!(c.storage.is_err());
+    assert!(c.jobs.is_ok(), "{:?}", c.jobs.as_ref().err());
+    assert!(c.skipped.is_empty(), "{:?}", c.skipped);
+
+    fault(&env, "clumio:clear");
+    fault(&env, "clumio:empty=/tasks");
+    let c = adapter.collect(env.window(HOUR)).await;
+    let e = c.jobs.unwrap_err().to_string();
+    assert!(
+        e.contains("GET /tasks") && e.contains("missing field `_embedded`"),
+        "{e}"
+    );
+    assert!(!c.inventory.unwrap().is_empty());
+}
