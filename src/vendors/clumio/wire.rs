@@ -22,17 +22,57 @@ use crate::vendors::lenient;
 pub use lenient::opt_time;
 
 /// The HAL envelope of every list response.
+///
+/// HAL lets a server leave `_embedded` out when it has nothing to embed, and Clumio's
+/// documents only ever show it present. Both readings are taken: a page without
+/// `_embedded` is an empty page *if* it still carries the envelope (`_links`, `total_count`,
+/// `current_count` or `start`); a 200 without any of it (`{}`) is a protocol error, not an
+/// empty inventory (issue 13; `crate::api::required_list` for `items` itself).
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>", try_from = "RawPage<T>")]
+pub struct Page<T> {
+    pub embedded: Embedded<T>,
+    pub links: Option<PageLinks>,
+    pub total_count: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(bound = "T: Deserialize<'de>")]
-pub struct Page<T> {
-    /// Required, and its `items` too (`null` reads as empty): a 200 of `{}` is a protocol
-    /// error, not an empty inventory (`crate::api::required_list`).
-    #[serde(rename = "_embedded")]
-    pub embedded: Embedded<T>,
+pub struct RawPage<T> {
+    #[serde(rename = "_embedded", default)]
+    embedded: Option<Embedded<T>>,
     #[serde(rename = "_links", default)]
-    pub links: Option<PageLinks>,
+    links: Option<PageLinks>,
     #[serde(default, deserialize_with = "lenient::opt_u64")]
-    pub total_count: Option<u64>,
+    total_count: Option<u64>,
+    #[serde(default)]
+    current_count: Option<Value>,
+    #[serde(default)]
+    start: Option<Value>,
+}
+
+impl<T> TryFrom<RawPage<T>> for Page<T> {
+    type Error = String;
+
+    fn try_from(r: RawPage<T>) -> Result<Self, String> {
+        let envelope = r.links.is_some()
+            || r.total_count.is_some()
+            || r.current_count.is_some()
+            || r.start.is_some();
+        let embedded = match r.embedded {
+            Some(e) => e,
+            None if envelope => Embedded { items: Vec::new() },
+            None => {
+                // `decode_json` adds that this is a missing envelope.
+                return Err("missing field `_embedded`".to_owned());
+            }
+        };
+        Ok(Page {
+            embedded,
+            links: r.links,
+            total_count: r.total_count,
+        })
+    }
 }
 
 impl<T> Page<T> {
@@ -350,5 +390,23 @@ mod tests {
         assert_eq!(a.details().unwrap().cause.as_deref(), Some("Backup failed"));
         let b: Alert = serde_json::from_str(r#"{"id":"x","details":"not an object"}"#).unwrap();
         assert!(b.details().is_none());
+    }
+
+    #[test]
+    fn a_page_without_embedded_is_empty_only_if_the_envelope_is_there() {
+        use crate::api::decode_json;
+        for body in [
+            r#"{"_links":{"_self":{"href":"/tasks"}},"total_count":0}"#,
+            r#"{"current_count":0,"start":"1"}"#,
+        ] {
+            let p: Page<Value> = decode_json("GET /tasks", body.as_bytes()).unwrap();
+            assert!(p.into_items().is_empty(), "{body}");
+        }
+        let e = decode_json::<Page<Value>>("GET /tasks", b"{}").unwrap_err();
+        assert!(
+            e.to_string().contains("missing field `_embedded`")
+                && e.to_string().contains("envelope"),
+            "{e}"
+        );
     }
 }
