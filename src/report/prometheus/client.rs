@@ -292,21 +292,7 @@ fn instant_series(data: Data) -> Result<Vec<Series>, PromError> {
                 })
                 .collect())
         }
-        "matrix" => {
-            let series: Vec<MatrixSeries> = serde_json::from_value(data.result)
-                .map_err(|e| bad(format!("bad matrix result: {e}")))?;
-            Ok(series
-                .into_iter()
-                .map(|s| Series {
-                    labels: s.metric,
-                    samples: s
-                        .values
-                        .iter()
-                        .filter_map(|(t, v)| value(v).map(|v| (*t, v)))
-                        .collect(),
-                })
-                .collect())
-        }
+        "matrix" => matrix(data.result).map_err(bad),
         other => Err(bad(format!("expected a vector or matrix, got {other:?}"))),
     }
 }
@@ -323,8 +309,13 @@ fn range_series(data: Data) -> Result<Vec<Series>, PromError> {
             data.result_type
         )));
     }
+    matrix(data.result).map_err(bad)
+}
+
+/// The series of a matrix result (instant or range query); the error is the detail.
+fn matrix(result: serde_json::Value) -> Result<Vec<Series>, String> {
     let series: Vec<MatrixSeries> =
-        serde_json::from_value(data.result).map_err(|e| bad(format!("bad matrix result: {e}")))?;
+        serde_json::from_value(result).map_err(|e| format!("bad matrix result: {e}"))?;
     Ok(series
         .into_iter()
         .map(|s| Series {

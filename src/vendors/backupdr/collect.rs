@@ -504,10 +504,16 @@ pub fn storage(pools: &[DiskPoolRest], appliances: &Appliances) -> Storage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn wjob(id: &str, app: &str, status: &str, end_s: i64) -> JobRest {
+    /// A job as the console lists it; also the fixture of `warnings`' tests.
+    pub(in crate::vendors::backupdr) fn wjob(
+        id: &str,
+        app: &str,
+        status: &str,
+        end_s: i64,
+    ) -> JobRest {
         JobRest {
             id: Some(id.into()),
             jobclass: Some("snapshot".into()),

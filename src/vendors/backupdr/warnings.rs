@@ -170,20 +170,7 @@ pub fn event_warnings(
 mod tests {
     use super::*;
     use crate::vendors::backupdr::collect::storage;
-
-    fn wjob(id: &str, app: &str, status: &str, end_s: i64) -> JobRest {
-        JobRest {
-            id: Some(id.into()),
-            jobclass: Some("snapshot".into()),
-            status: Some(status.into()),
-            appid: Some(app.into()),
-            appname: Some(format!("name-{app}")),
-            enddate: Some(end_s * 1_000_000),
-            message: Some("boom".into()),
-            errorcode: Some("933".into()),
-            ..Default::default()
-        }
-    }
+    use crate::vendors::backupdr::collect::tests::wjob;
 
     #[test]
     fn streak_counts_failures_after_the_newest_success_and_skips_cancelled() {
