@@ -105,10 +105,13 @@ struct Inner {
     seen: Mutex<VecDeque<SeenRequest>>,
     recent: Mutex<HashMap<String, VecDeque<Instant>>>,
     throttled: Mutex<u64>,
-    /// The last few full listings, so that reading a long list page by page does not
-    /// rebuild it for every page. Keyed by everything but `start` and `limit`, and by the
-    /// clock, so a listing at a later time is built afresh.
-    listings: Mutex<VecDeque<(String, Listing)>>,
+    /// The last few full listings of each endpoint, so that reading a long list page by page
+    /// does not rebuild it for every page. Keyed by everything but `start` and `limit`, and by
+    /// the clock, so a listing at a later time is built afresh. Per endpoint, because the
+    /// adapter asks for one asset's newest backup ten thousand times while it pages through
+    /// the task history: one shared queue let those evict the task listing, which was then
+    /// rebuilt for every page.
+    listings: Mutex<VecDeque<(Endpoint, String, Listing)>>,
 }
 
 type Listing = Arc<(Items, Applied)>;
@@ -128,6 +131,7 @@ impl Items {
         }
     }
 }
+/// Listings kept per endpoint.
 const CACHED_LISTINGS: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -464,7 +468,7 @@ impl Inner {
                     Endpoint::Policies => Err("policies page by token".to_owned()),
                 };
                 match built {
-                    Ok(l) => self.remember(key, Arc::new(l)),
+                    Ok(l) => self.remember(ep, key, Arc::new(l)),
                     Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
                 }
             }
@@ -487,15 +491,19 @@ impl Inner {
 
     fn cached(&self, key: &str) -> Option<Listing> {
         let l = self.listings.lock().unwrap_or_else(|e| e.into_inner());
-        l.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        l.iter()
+            .find(|(_, k, _)| k == key)
+            .map(|(_, _, v)| v.clone())
     }
 
-    fn remember(&self, key: String, listing: Listing) -> Listing {
+    fn remember(&self, ep: Endpoint, key: String, listing: Listing) -> Listing {
         let mut l = self.listings.lock().unwrap_or_else(|e| e.into_inner());
-        if l.len() >= CACHED_LISTINGS {
-            l.pop_front();
+        if l.iter().filter(|(e, _, _)| *e == ep).count() >= CACHED_LISTINGS
+            && let Some(oldest) = l.iter().position(|(e, _, _)| *e == ep)
+        {
+            l.remove(oldest);
         }
-        l.push_back((key, listing.clone()));
+        l.push_back((ep, key, listing.clone()));
         listing
     }
 }
