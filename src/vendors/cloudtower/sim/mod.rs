@@ -25,8 +25,9 @@ mod query;
 mod render;
 mod tasks;
 
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -61,7 +62,29 @@ pub struct SimState {
     pub world: World,
     clock: Clock,
     tokens: TokenStore,
+    /// The sorted matches of recent `get-*` calls, so that a paged read derives the
+    /// resource once, not once per page (at 10,000 VMs a read of 48 h of target executions
+    /// is hundreds of pages, and deriving the history for each made the simulator
+    /// quadratic: 1,000 s of CPU for one refresh, issue 12).
+    listings: Mutex<VecDeque<Listing>>,
 }
+
+/// A sorted listing and the second it was derived at.
+struct Listing {
+    key: String,
+    built: i64,
+    hits: Arc<Vec<Value>>,
+}
+
+/// Listings kept at once: the jobs collector pages four resources side by side on each of
+/// the demo's two towers.
+const LISTINGS: usize = 8;
+
+/// How long (simulated seconds) a page that continues a paged read (`after` or `before`)
+/// may still be cut from the listing its first page was cut from. A first page is always
+/// derived at the current second. Within such a read the simulator behaves as a database
+/// answering from one snapshot would: nothing appears or moves between pages.
+const PAGED_READ_SECONDS: i64 = 60;
 
 impl SimState {
     pub fn new(ctx: &SimContext) -> SimState {
@@ -72,7 +95,55 @@ impl SimState {
             world: World::new(ctx.seed, ctx.objects, anchor),
             clock: ctx.clock.clone(),
             tokens,
+            listings: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The sorted matches of `body` on `resource`, derived now or, for a page that
+    /// continues a paged read, taken from a listing derived less than
+    /// [`PAGED_READ_SECONDS`] ago.
+    fn listing(
+        &self,
+        resource: &str,
+        tower: Tower,
+        body: &Value,
+        now: i64,
+    ) -> Result<Arc<Vec<Value>>, String> {
+        let mut unpaged = body.clone();
+        let mut continues = false;
+        if let Value::Object(m) = &mut unpaged {
+            for k in ["first", "last", "skip", "after", "before"] {
+                let v = m.remove(k);
+                continues |= matches!(k, "after" | "before") && v.is_some_and(|v| !v.is_null());
+            }
+        }
+        let key = format!("{resource}|{tower:?}|{unpaged}");
+        let reusable = |l: &Listing| {
+            l.key == key
+                && (l.built == now
+                    || (continues && l.built <= now && now - l.built < PAGED_READ_SECONDS))
+        };
+        {
+            let listings = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(l) = listings.iter().rev().find(|l| reusable(l)) {
+                return Ok(l.hits.clone());
+            }
+        }
+        let hits = Arc::new(query::sorted(
+            self.world.render(resource, now, tower),
+            body,
+        )?);
+        let mut listings = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+        listings.retain(|l| l.key != key && now - l.built < PAGED_READ_SECONDS);
+        if listings.len() >= LISTINGS {
+            listings.pop_front();
+        }
+        listings.push_back(Listing {
+            key,
+            built: now,
+            hits: hits.clone(),
+        });
+        Ok(hits)
     }
 }
 
@@ -245,14 +316,17 @@ fn answer(node: &Node, op: &str, headers: &HeaderMap, body: &Bytes) -> Result<Va
     };
     authorize(&node.state, headers)?;
     let body = parse_body(body)?;
-    // Rendered per request as a stream of items: only the matches are held, so the memory
-    // of a request follows its `where`, not the size of the world (issue 12).
+    // Rendered as a stream of items: only the matches are held, so the memory of a request
+    // follows its `where`, not the size of the world (issue 12).
     let now = node.state.clock.now().as_second();
-    let items = node.state.world.render(resource, now, node.tower);
     let result = if connection {
+        let items = node.state.world.render(resource, now, node.tower);
         query::count(items, &body).map(|n| json!({ "aggregate": { "count": n } }))
     } else {
-        query::select(items, &body).map(Value::Array)
+        node.state
+            .listing(resource, node.tower, &body, now)
+            .and_then(|hits| query::page(&hits, &body))
+            .map(Value::Array)
     };
     result.map_err(|m| (StatusCode::BAD_REQUEST, m))
 }
@@ -285,4 +359,75 @@ pub fn demo_targets(base: &Url, secrets_dir: &Path) -> std::io::Result<Vec<Value
             "clusters": [CLUSTERS[0].0],
         }),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> SimState {
+        let mut ctx = SimContext::new(7, 60);
+        ctx.clock = Clock::manual("2026-11-02T10:00:00Z".parse().unwrap());
+        SimState::new(&ctx)
+    }
+
+    fn ids(v: &[Value]) -> Vec<String> {
+        v.iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// A paged read is cut from one listing, derived once: its pages join up to exactly
+    /// what one unpaged call at its first second answers, even when the clock moves on
+    /// between pages; a first page is derived afresh.
+    #[test]
+    fn a_paged_read_is_cut_from_the_listing_of_its_first_page() {
+        let s = state();
+        let resource = "backup-target-executions";
+        let order = json!({ "orderBy": "executed_at_ASC" });
+        let t0 = s.clock.now().as_second();
+        let whole = ids(&s.listing(resource, Tower::Current, &order, t0).unwrap());
+        assert!(
+            whole.len() > 20,
+            "the demo world has history: {}",
+            whole.len()
+        );
+
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        let mut derivations: Option<Arc<Vec<Value>>> = None;
+        loop {
+            let mut body = json!({ "orderBy": "executed_at_ASC", "first": 7 });
+            if let Some(a) = &after {
+                body["after"] = json!(a);
+            }
+            let now = s.clock.now().as_second();
+            let hits = s.listing(resource, Tower::Current, &body, now).unwrap();
+            let first = derivations.get_or_insert_with(|| hits.clone());
+            assert!(Arc::ptr_eq(first, &hits), "derived once for the whole read");
+            let page = ids(&query::page(&hits, &body).unwrap());
+            paged.extend(page.iter().cloned());
+            if page.len() < 7 {
+                break;
+            }
+            after = page.last().cloned();
+            if paged.len() < 70 {
+                s.clock.advance(Duration::from_secs(1));
+            }
+        }
+        assert!(paged == whole, "the pages join up to the listing");
+
+        // Two days on, a cursor no longer continues the old read, and a first page is
+        // derived at that time.
+        s.clock.advance(Duration::from_secs(2 * 86_400));
+        let later = s.clock.now().as_second();
+        let derived =
+            ids(&query::sorted(s.world.render(resource, later, Tower::Current), &order).unwrap());
+        assert!(derived != whole, "two days later the history has moved");
+        let stale = json!({ "orderBy": "executed_at_ASC", "after": whole[0] });
+        let cut = s.listing(resource, Tower::Current, &stale, later).unwrap();
+        assert!(ids(&cut) == derived, "a stale cursor gets a fresh listing");
+        let fresh = s.listing(resource, Tower::Current, &order, later).unwrap();
+        assert!(ids(&fresh) == derived, "a first page gets a fresh listing");
+    }
 }

@@ -78,7 +78,14 @@ pub fn count(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<usi
 }
 
 /// `get-*`: the matching items, ordered and paged.
+#[cfg(test)]
 pub fn select(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Vec<Value>, String> {
+    page(&sorted(items, body)?, body)
+}
+
+/// The items matching `where`, in `orderBy` order (ties and no `orderBy`: by id): what
+/// [`page`] cuts pages from.
+pub fn sorted(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Vec<Value>, String> {
     let body = body_object(body)?;
     let mut hits = filtered(items, &body)?;
     let id_order = |a: &Value, b: &Value| compare(&a["id"], &b["id"]).unwrap_or(Ordering::Equal);
@@ -103,6 +110,13 @@ pub fn select(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Ve
         }
         Some(_) => return Err("orderBy must be a string".into()),
     }
+    Ok(hits)
+}
+
+/// The page of `hits` (from [`sorted`] with the same body) that `first`, `last`, `skip`,
+/// `after` and `before` select.
+pub fn page(hits: &[Value], body: &Value) -> Result<Vec<Value>, String> {
+    let body = body_object(body)?;
     let cursor = |key: &str| -> Result<Option<usize>, String> {
         match body.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -152,8 +166,7 @@ pub fn select(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Ve
             lo = lo.max(hi.saturating_sub(n));
         }
     }
-    hits.truncate(hi);
-    Ok(hits.split_off(lo))
+    Ok(hits[lo..hi].to_vec())
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
