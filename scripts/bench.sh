@@ -3,14 +3,20 @@
 #   1. the whole exporter at scale on a synthetic adapter (benches/scale.rs): first refresh wall
 #      and CPU, peak RSS, /metrics scrape p50/p99 plain and gzip, text and gzip bytes, bytes per
 #      object by family;
-#   2. CPU per refresh of `serve` against the Python peer on the same simulated Cloutility.
+#   2. the exporter against the vendor simulators (scripts/sim-scale.sh): `simulate --objects N`
+#      time to listening and peak RSS, `serve` reading every target: first refresh wall and CPU,
+#      objects exported, peak RSS after scrapes, scrape p50/p99 and bytes plain and gzip;
+#   3. CPU per refresh of `serve` against the Python peer on the same simulated Cloutility.
 #
 # Not part of the test suite (`cargo test` runs a small smoke of part 1 only).
 #
 # Environment:
 #   PROFILE=perf   cargo profile (perf: optimised, codegen-units 16, no LTO; dev: debug build)
 #   SCALE_ARGS     extra arguments for the scale bench (default: 5 targets x 10,000 objects)
-#   SIM_OBJECTS    objects per vendor in the simulator, space separated (default: "25")
+#   TABLE_OBJECTS  objects per vendor for part 2, space separated (default: "1000 3000 10000";
+#                  empty skips part 2)
+#   SIM_OBJECTS    objects per vendor in the simulator of part 3, space separated
+#                  (default: "25 5000")
 #   REFRESHES      steady-state refreshes to average over (default: 10)
 #   PEER           the Python peer's folder (default: /work/shared/peers/python-cloutility-exporter)
 #   PEER_PYTHON    python with requests and prometheus_client (default: a venv made in /tmp)
@@ -18,7 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROFILE=${PROFILE:-perf}
-SIM_OBJECTS=${SIM_OBJECTS:-25}
+SIM_OBJECTS=${SIM_OBJECTS-25 5000}
+TABLE_OBJECTS=${TABLE_OBJECTS-1000 3000 10000}
 REFRESHES=${REFRESHES:-10}
 PEER=${PEER:-/work/shared/peers/python-cloutility-exporter}
 PORT_SIM=${PORT_SIM:-19988}
@@ -35,10 +42,15 @@ dir=$PROFILE
 [ "$PROFILE" = dev ] && dir=debug
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); profile $PROFILE; $(git rev-parse --short HEAD)"
 
-echo "== 1. exporter at scale (synthetic adapter; the simulators cannot serve 50k objects yet)"
+echo "== 1. exporter at scale (synthetic adapter)"
 cargo build -q --profile "$PROFILE" --bin backup-exporter
 # shellcheck disable=SC2086
 cargo bench -q --profile "$PROFILE" --bench scale -- --bench ${SCALE_ARGS:-}
+
+if [ -n "$TABLE_OBJECTS" ]; then
+    echo "== 2. exporter against the simulators, every target"
+    PROFILE=$PROFILE OBJECTS=$TABLE_OBJECTS BUILD=0 scripts/sim-scale.sh
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 bin="target/$dir/backup-exporter"
@@ -52,7 +64,7 @@ if [ -z "${PEER_PYTHON:-}" ]; then
 fi
 
 for n in $SIM_OBJECTS; do
-    echo "== 2. CPU per refresh on the simulated Cloutility, --objects $n"
+    echo "== 3. CPU per refresh on the simulated Cloutility, --objects $n"
     (cd "$work" && exec "$OLDPWD/$bin" simulate --listen "127.0.0.1:$PORT_SIM" --config-out sim.yml --objects "$n" >sim.log 2>&1) &
     sim=$!
     pids+=("$sim")
