@@ -58,5 +58,7 @@ sleep 1
 kill -INT "$srv"
 wait "$srv" 2>/dev/null || true
 # The dump taken while counting is the largest file; the one written at exit is empty.
-total=$(callgrind_annotate "$(ls -S "$OUT"* | head -1)" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+# (awk reads to the end: leaving early would fail the pipe under pipefail.)
+total=$(callgrind_annotate "$(ls -S "$OUT"* | head -1)" 2>/dev/null \
+    | awk '/PROGRAM TOTALS/ && !seen {gsub(",", "", $1); print $1; seen = 1}')
 echo "refreshes counted: $((r2 - r1)); instructions: $total; per refresh: $((total / (r2 - r1)))"
