@@ -73,7 +73,7 @@ pub struct SimState {
 struct Listing {
     key: String,
     built: i64,
-    hits: Arc<Vec<Value>>,
+    hits: Arc<Vec<query::Hit>>,
 }
 
 /// Listings kept at once: the jobs collector pages four resources side by side on each of
@@ -108,7 +108,7 @@ impl SimState {
         tower: Tower,
         body: &Value,
         now: i64,
-    ) -> Result<Arc<Vec<Value>>, String> {
+    ) -> Result<Arc<Vec<query::Hit>>, String> {
         let mut unpaged = body.clone();
         let mut continues = false;
         if let Value::Object(m) = &mut unpaged {
@@ -377,6 +377,11 @@ mod tests {
             .collect()
     }
 
+    /// The ids of a whole listing, in its order.
+    fn all(hits: &[query::Hit]) -> Vec<String> {
+        ids(&query::page(hits, &json!({})).unwrap())
+    }
+
     /// A paged read is cut from one listing, derived once: its pages join up to exactly
     /// what one unpaged call at its first second answers, even when the clock moves on
     /// between pages; a first page is derived afresh.
@@ -386,7 +391,7 @@ mod tests {
         let resource = "backup-target-executions";
         let order = json!({ "orderBy": "executed_at_ASC" });
         let t0 = s.clock.now().as_second();
-        let whole = ids(&s.listing(resource, Tower::Current, &order, t0).unwrap());
+        let whole = all(&s.listing(resource, Tower::Current, &order, t0).unwrap());
         assert!(
             whole.len() > 20,
             "the demo world has history: {}",
@@ -395,7 +400,7 @@ mod tests {
 
         let mut paged = Vec::new();
         let mut after: Option<String> = None;
-        let mut derivations: Option<Arc<Vec<Value>>> = None;
+        let mut derivations: Option<Arc<Vec<query::Hit>>> = None;
         loop {
             let mut body = json!({ "orderBy": "executed_at_ASC", "first": 7 });
             if let Some(a) = &after {
@@ -422,12 +427,12 @@ mod tests {
         s.clock.advance(Duration::from_secs(2 * 86_400));
         let later = s.clock.now().as_second();
         let derived =
-            ids(&query::sorted(s.world.render(resource, later, Tower::Current), &order).unwrap());
+            all(&query::sorted(s.world.render(resource, later, Tower::Current), &order).unwrap());
         assert!(derived != whole, "two days later the history has moved");
         let stale = json!({ "orderBy": "executed_at_ASC", "after": whole[0] });
         let cut = s.listing(resource, Tower::Current, &stale, later).unwrap();
-        assert!(ids(&cut) == derived, "a stale cursor gets a fresh listing");
+        assert!(all(&cut) == derived, "a stale cursor gets a fresh listing");
         let fresh = s.listing(resource, Tower::Current, &order, later).unwrap();
-        assert!(ids(&fresh) == derived, "a first page gets a fresh listing");
+        assert!(all(&fresh) == derived, "a first page gets a fresh listing");
     }
 }

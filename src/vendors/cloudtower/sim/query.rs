@@ -48,22 +48,6 @@ fn body_object(body: &Value) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// The items matching `where`, in their order. Items are taken one at a time so that only
-/// the matches are held: a resource at scale is never materialised whole.
-fn filtered(
-    items: impl IntoIterator<Item = Value>,
-    body: &Map<String, Value>,
-) -> Result<Vec<Value>, String> {
-    let w = body.get("where").unwrap_or(&Value::Null);
-    let mut out = Vec::new();
-    for item in items {
-        if matches(&item, w)? {
-            out.push(item);
-        }
-    }
-    Ok(out)
-}
-
 /// `get-*-connection`: how many items match `where` (paging keys are ignored).
 pub fn count(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<usize, String> {
     let body = body_object(body)?;
@@ -83,46 +67,76 @@ pub fn select(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Ve
     page(&sorted(items, body)?, body)
 }
 
+/// A matching item, kept compact while a paged read is cut from its listing: its id and
+/// order key, and the item as JSON text (a third of the memory of the `Value`, which at
+/// 10,000 VMs is the difference between a simulator under 2 GiB and one above it).
+pub struct Hit {
+    id: Value,
+    key: Value,
+    json: Box<[u8]>,
+}
+
 /// The items matching `where`, in `orderBy` order (ties and no `orderBy`: by id): what
-/// [`page`] cuts pages from.
-pub fn sorted(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Vec<Value>, String> {
+/// [`page`] cuts pages from. Items are taken one at a time so that only the matches are
+/// held: a resource at scale is never materialised whole.
+pub fn sorted(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Vec<Hit>, String> {
     let body = body_object(body)?;
-    let mut hits = filtered(items, &body)?;
-    let id_order = |a: &Value, b: &Value| compare(&a["id"], &b["id"]).unwrap_or(Ordering::Equal);
-    match body.get("orderBy") {
-        None | Some(Value::Null) => hits.sort_by(id_order),
-        Some(Value::String(o)) => {
-            let (field, desc) = if let Some(f) = o.strip_suffix("_ASC") {
-                (f, false)
-            } else if let Some(f) = o.strip_suffix("_DESC") {
-                (f, true)
-            } else {
-                return Err(format!("orderBy {o:?} must end in _ASC or _DESC"));
-            };
-            if hits.first().is_some_and(|i| i.get(field).is_none()) {
-                return Err(format!("orderBy {o:?}: unknown field `{field}`"));
-            }
-            hits.sort_by(|a, b| {
-                let by = compare_nulls_first(&a[field], &b[field]);
-                let by = if desc { by.reverse() } else { by };
-                by.then_with(|| id_order(a, b))
-            });
-        }
+    let order = match body.get("orderBy") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(o)) => Some(if let Some(f) = o.strip_suffix("_ASC") {
+            (o, f, false)
+        } else if let Some(f) = o.strip_suffix("_DESC") {
+            (o, f, true)
+        } else {
+            return Err(format!("orderBy {o:?} must end in _ASC or _DESC"));
+        }),
         Some(_) => return Err("orderBy must be a string".into()),
+    };
+    let w = body.get("where").unwrap_or(&Value::Null);
+    let mut hits = Vec::new();
+    for item in items {
+        if !matches(&item, w)? {
+            continue;
+        }
+        let key = match order {
+            Some((o, field, _)) => match item.get(field) {
+                Some(v) => v.clone(),
+                None if hits.is_empty() => {
+                    return Err(format!("orderBy {o:?}: unknown field `{field}`"));
+                }
+                None => Value::Null,
+            },
+            None => Value::Null,
+        };
+        let json = serde_json::to_vec(&item).map_err(|e| e.to_string())?;
+        hits.push(Hit {
+            id: item.get("id").cloned().unwrap_or(Value::Null),
+            key,
+            json: json.into_boxed_slice(),
+        });
+    }
+    let id_order = |a: &Hit, b: &Hit| compare(&a.id, &b.id).unwrap_or(Ordering::Equal);
+    match order {
+        None => hits.sort_by(id_order),
+        Some((_, _, desc)) => hits.sort_by(|a, b| {
+            let by = compare_nulls_first(&a.key, &b.key);
+            let by = if desc { by.reverse() } else { by };
+            by.then_with(|| id_order(a, b))
+        }),
     }
     Ok(hits)
 }
 
 /// The page of `hits` (from [`sorted`] with the same body) that `first`, `last`, `skip`,
 /// `after` and `before` select.
-pub fn page(hits: &[Value], body: &Value) -> Result<Vec<Value>, String> {
+pub fn page(hits: &[Hit], body: &Value) -> Result<Vec<Value>, String> {
     let body = body_object(body)?;
     let cursor = |key: &str| -> Result<Option<usize>, String> {
         match body.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(id)) => Ok(Some(
                 hits.iter()
-                    .position(|i| i["id"] == *id.as_str())
+                    .position(|h| h.id == *id.as_str())
                     .unwrap_or(usize::MAX),
             )),
             Some(_) => Err(format!("`{key}` must be an id")),
@@ -166,7 +180,10 @@ pub fn page(hits: &[Value], body: &Value) -> Result<Vec<Value>, String> {
             lo = lo.max(hi.saturating_sub(n));
         }
     }
-    Ok(hits[lo..hi].to_vec())
+    hits[lo..hi]
+        .iter()
+        .map(|h| serde_json::from_slice(&h.json).map_err(|e| e.to_string()))
+        .collect()
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
