@@ -42,7 +42,7 @@ pub enum WebConfigError {
     #[error("cannot read web config file {}: {source}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        source: crate::small_file::SmallFileError,
     },
     #[error("{}: not valid YAML: {message}", path.display())]
     Yaml { path: PathBuf, message: String },
@@ -130,10 +130,13 @@ impl WebConfig {
     /// Reads, checks and prepares the file: certificates and keys are loaded now, so that a
     /// bad file stops `serve` at start instead of failing every handshake.
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        // Capped and refused unless a regular file, as the config is: `--web-config
+        // /dev/zero` fails at once instead of filling memory.
+        let text = crate::small_file::read_to_string(path, crate::small_file::CONFIG_FILE_LIMIT)
+            .map_err(|source| WebConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         Self::parse(&text, path)
     }
 

@@ -136,6 +136,39 @@ fn missing_or_mismatched_files_name_the_key() {
     assert_eq!(e.key, "tls_server_config.cert_file");
 }
 
+/// A web config or TLS file that is a device, a FIFO or too large is refused at once, naming
+/// the file (and the key), instead of blocking `serve` or filling its memory.
+#[test]
+fn devices_fifos_and_huge_files_are_refused() {
+    let dir = files(&pki("a"));
+    let e = WebConfig::load(Path::new("/dev/zero")).expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("/dev/zero") && text.contains("not a regular file (a device)"),
+        "{text}"
+    );
+    let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid, NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let e = problem(parse_in(dir.path(), &TLS.replace("server.crt", "fifo")));
+    assert_eq!(e.key, "tls_server_config.cert_file");
+    assert!(e.message.contains("not a regular file (a FIFO)"), "{e}");
+    let e = problem(parse_in(
+        dir.path(),
+        &TLS.replace("server.key", "/dev/zero"),
+    ));
+    assert_eq!(e.key, "tls_server_config.key_file");
+    assert!(e.message.contains("not a regular file (a device)"), "{e}");
+    let big = dir.path().join("big.yml");
+    std::fs::write(
+        &big,
+        vec![b'#'; (crate::small_file::CONFIG_FILE_LIMIT + 1) as usize],
+    )
+    .unwrap();
+    let text = WebConfig::load(&big).expect_err("refused").to_string();
+    assert!(text.contains("big.yml") && text.contains("limit"), "{text}");
+}
+
 #[test]
 fn relative_files_are_found_beside_the_web_config_and_inline_pem_works() {
     let p = pki("a");

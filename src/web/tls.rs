@@ -84,8 +84,12 @@ impl Source {
     fn read(&self) -> Result<Vec<u8>, Problem> {
         match self {
             Source::Inline { pem, .. } => Ok(pem.as_bytes().to_vec()),
-            Source::File { key, path } => std::fs::read(path)
-                .map_err(|e| Problem::new(*key, format!("cannot read {}: {e}", path.display()))),
+            // Certificates, keys and CA bundles are PEM files of a few KiB: capped like the
+            // exporter's own CA files, and never a FIFO or device that would block or never end.
+            Source::File { key, path } => {
+                crate::small_file::read(path, crate::small_file::CA_FILE_LIMIT)
+                    .map_err(|e| Problem::new(*key, format!("cannot read {}: {e}", path.display())))
+            }
         }
     }
 }
