@@ -95,6 +95,13 @@ pub trait VendorSettings: std::any::Any + std::fmt::Debug + Send + Sync {
         target: &TargetSettings,
         ctx: &AdapterContext,
     ) -> Result<Arc<dyn Adapter>, String>;
+
+    /// Problems with the vendor's own secret files (beyond the common `<key>_file`s), found
+    /// by reading them now: `check` and `serve` refuse to start on one, as they do for every
+    /// other secret. The adapter still reads them at login, so a rotated file is picked up.
+    fn check_files(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The time range one refresh reads: job history and audit events from `since` to `now`.

@@ -82,6 +82,9 @@ pub async fn prepare(args: &StartArgs, clock: Clock) -> anyhow::Result<Ready> {
                 problems.push(format!("{}: `{key}`: {e}", t.describe()));
             }
         }
+        for e in t.vendor_settings.check_files() {
+            problems.push(format!("{}: {e}", t.describe()));
+        }
     }
     let api = ApiMetrics::default();
     let ctx = AdapterContext {

@@ -251,6 +251,9 @@ fn cases(f: &Files) -> Vec<Case> {
         case("a secret FIFO with no writer", secret("cloutility", &format!("    password_file: {}\n", f.path("fifo"))), &["target \"clout-a\" (cloutility)", "`password`", "not a regular file (a FIFO)"]),
         case("an oversized secret file", secret("cloudtower", &format!("    password_file: {}\n", f.path("big-pw"))), &["target \"tower-a\" (cloudtower)", "`password`", "over the 64 KiB limit"]),
         case("an unset secret variable", secret("backupdr", "    token_env: BACKUP_EXPORTER_TEST_SURELY_UNSET_7\n"), &["target \"bdr-a\" (backupdr)", "`token`", "environment variable BACKUP_EXPORTER_TEST_SURELY_UNSET_7 is not set"]),
+        case("a missing service-account key", secret("backupdr", "    credentials_file: /nonexistent/key.json\n"), &["target \"bdr-a\" (backupdr)", "`credentials_file`", "cannot read /nonexistent/key.json"]),
+        case("a service-account key that never ends", secret("backupdr", "    credentials_file: /dev/zero\n"), &["target \"bdr-a\" (backupdr)", "`credentials_file`", "not a regular file (a device)"]),
+        case("a service-account key that is not one", secret("backupdr", &format!("    credentials_file: {pw}\n")), &["target \"bdr-a\" (backupdr)", "`credentials_file`", "not a service-account JSON key"]),
         // TLS.
         case("a non-PEM CA file", add("cloutility", &format!("    tls: {{ca_file: {}}}\n", f.path("not-pem.crt"))), &[&t("clout-a"), "`tls.ca_file`", "holds no PEM certificate"]),
         case("a missing CA file", add("cloudtower", "    tls: {ca_file: /nonexistent/ca.crt}\n"), &[&t("tower-a"), "`tls.ca_file`", "cannot read /nonexistent/ca.crt"]),

@@ -51,8 +51,8 @@ impl VendorConfig for Settings {
                 );
                 None
             }
-            // Like every secret file, the key is read at login (so a key mounted or rotated
-            // later is picked up); `check --online` shows a bad one.
+            // Like every secret file, the key is read at login (so a rotated key is picked
+            // up), and once at start by `check` and `serve` (`check_files`).
             (Some(path), None) if path.as_os_str().is_empty() => {
                 problems.push("`credentials_file`: must not be empty".to_owned());
                 None
@@ -77,5 +77,16 @@ impl VendorSettings for Settings {
         ctx: &AdapterContext,
     ) -> Result<Arc<dyn Adapter>, String> {
         super::build(self, target, ctx)
+    }
+
+    fn check_files(&self) -> Vec<String> {
+        match &self.google {
+            GoogleToken::ServiceAccount(path) => super::google::ServiceAccount::from_file(path)
+                .err()
+                .map(|e| format!("`credentials_file`: {e}"))
+                .into_iter()
+                .collect(),
+            GoogleToken::Token(_) => Vec::new(),
+        }
     }
 }
