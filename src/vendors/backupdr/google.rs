@@ -62,8 +62,21 @@ impl ServiceAccount {
     }
 
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let f: KeyFile = serde_json::from_str(text)
-            .map_err(|e| format!("not a service-account JSON key: {e}"))?;
+        // serde_json's own message can quote the file ("invalid type: string \"...\""),
+        // which for a key file is the secret: say only what kind of problem and where.
+        let f: KeyFile = serde_json::from_str(text).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Syntax => "not valid JSON",
+                serde_json::error::Category::Eof => "cut short",
+                serde_json::error::Category::Data => "not the shape of a key file",
+                serde_json::error::Category::Io => "unreadable",
+            };
+            format!(
+                "not a service-account JSON key ({what} at line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        })?;
         if let Some(kind) = &f.kind
             && kind != "service_account"
         {
@@ -174,6 +187,22 @@ pub fn verify_rs256(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file that holds the key as a bare JSON string, or a secret where an object should
+    /// be, is refused without the refusal quoting it.
+    #[test]
+    fn a_broken_key_file_is_refused_without_quoting_it() {
+        for text in [
+            r#""-----BEGIN PRIVATE KEY-----S3CR3T""#,
+            r#"{"client_email": ["S3CR3T"], "private_key": {"k": "S3CR3T"}}"#,
+            r#"{"private_key": "S3CR3T"#,
+            "S3CR3T",
+        ] {
+            let e = ServiceAccount::from_json(text).unwrap_err();
+            assert!(e.starts_with("not a service-account JSON key ("), "{e}");
+            assert!(!e.contains("S3CR3T"), "the message quotes the file: {e}");
+        }
+    }
 
     pub(crate) const TEST_KEY: &str = include_str!("sim/demo-service-account-key.pem");
 
