@@ -109,14 +109,7 @@ impl SimState {
         body: &Value,
         now: i64,
     ) -> Result<Arc<Vec<query::Hit>>, String> {
-        let mut unpaged = body.clone();
-        let mut continues = false;
-        if let Value::Object(m) = &mut unpaged {
-            for k in ["first", "last", "skip", "after", "before"] {
-                let v = m.remove(k);
-                continues |= matches!(k, "after" | "before") && v.is_some_and(|v| !v.is_null());
-            }
-        }
+        let (unpaged, continues) = query::listing_key(body);
         let key = format!("{resource}|{tower:?}|{unpaged}");
         let reusable = |l: &Listing| {
             l.key == key

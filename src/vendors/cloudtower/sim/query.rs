@@ -12,9 +12,8 @@ use std::cmp::Ordering;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-const BODY_KEYS: &[&str] = &[
-    "where", "orderBy", "first", "last", "skip", "after", "before",
-];
+/// The keys that choose a page of a listing; `where` and `orderBy` choose the listing.
+const PAGING_KEYS: &[&str] = &["first", "last", "skip", "after", "before"];
 
 const SUFFIXES: &[&str] = &[
     "_not_starts_with",
@@ -39,7 +38,8 @@ fn body_object(body: &Value) -> Result<Map<String, Value>, String> {
     match body {
         Value::Null => Ok(Map::new()),
         Value::Object(m) => {
-            if let Some(k) = m.keys().find(|k| !BODY_KEYS.contains(&k.as_str())) {
+            let known = |k: &str| matches!(k, "where" | "orderBy") || PAGING_KEYS.contains(&k);
+            if let Some(k) = m.keys().find(|k| !known(k)) {
                 return Err(format!("Unknown argument \"{k}\""));
             }
             Ok(m.clone())
@@ -125,6 +125,20 @@ pub fn sorted(items: impl IntoIterator<Item = Value>, body: &Value) -> Result<Ve
         }),
     }
     Ok(hits)
+}
+
+/// What identifies the listing a body's page is cut from (the body without its paging
+/// keys, as text), and whether the body continues a paged read (has a cursor).
+pub fn listing_key(body: &Value) -> (String, bool) {
+    let mut unpaged = body.clone();
+    let mut continues = false;
+    if let Value::Object(m) = &mut unpaged {
+        for k in PAGING_KEYS {
+            let v = m.remove(*k);
+            continues |= matches!(*k, "after" | "before") && v.is_some_and(|v| !v.is_null());
+        }
+    }
+    (unpaged.to_string(), continues)
 }
 
 /// The page of `hits` (from [`sorted`] with the same body) that `first`, `last`, `skip`,
