@@ -135,3 +135,15 @@ pub fn promtool_check_metrics(classic: &str) -> (i32, String) {
         ),
     )
 }
+
+/// The demo config of a running simulator, parsed: its secret files are written into the
+/// returned folder, which must outlive the settings' use.
+pub fn demo_settings(
+    server: &backup_exporter::sim::SimServer,
+) -> (tempfile::TempDir, backup_exporter::config::Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = server.demo_config(dir.path(), None).unwrap();
+    let settings =
+        backup_exporter::config::Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
+    (dir, settings)
+}

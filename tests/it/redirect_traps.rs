@@ -11,7 +11,6 @@ use axum::Router;
 use backup_exporter::adapter::{AdapterContext, Collection, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock;
-use backup_exporter::config::Settings;
 use backup_exporter::sim::{FaultSpec, SimContext, SimServer};
 
 /// What reached the capturing server: one line per request.
@@ -85,9 +84,7 @@ async fn no_vendor_request_follows_a_redirect_to_another_origin() {
     )
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = server.demo_config(dir.path(), None).unwrap();
-    let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
+    let (_dir, settings) = crate::common::demo_settings(&server);
     let actx = AdapterContext {
         metrics: ApiMetrics::default(),
         clock: ctx.clock.clone(),

@@ -271,9 +271,7 @@ async fn the_demo_config_points_at_the_simulator() {
     let server = SimServer::start("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = server.demo_config(dir.path(), None).unwrap();
-    let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).expect("demo config");
+    let (_dir, settings) = crate::common::demo_settings(&server);
     let actx = AdapterContext {
         metrics: ApiMetrics::default(),
         clock: clock.clone(),

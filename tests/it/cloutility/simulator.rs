@@ -182,7 +182,6 @@ async fn simulator_jobs_window_is_strict_and_reports_omit_status_unless_asked() 
 
 #[tokio::test]
 async fn demo_config_points_at_the_simulator_and_collects() {
-    let dir = tempfile::tempdir().unwrap();
     let mut ctx = SimContext::new(SEED, 12);
     ctx.clock = Clock::manual(NOW.parse().unwrap());
     let server = backup_exporter::sim::SimServer::start(
@@ -192,8 +191,7 @@ async fn demo_config_points_at_the_simulator_and_collects() {
     )
     .await
     .unwrap();
-    let yaml = server.demo_config(dir.path(), None).unwrap();
-    let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
+    let (_dir, settings) = crate::common::demo_settings(&server);
     let target = settings
         .targets
         .iter()

@@ -59,9 +59,7 @@ async fn demo_targets_point_at_the_running_simulator() {
     )
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = server.demo_config(dir.path(), None).unwrap();
-    let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
+    let (_dir, settings) = crate::common::demo_settings(&server);
     let actx = AdapterContext {
         metrics: ApiMetrics::default(),
         clock: ctx.clock.clone(),

@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use backup_exporter::adapter::{AdapterContext, Period, VendorError, Window};
 use backup_exporter::api::ApiMetrics;
 use backup_exporter::clock::Clock;
-use backup_exporter::config::Settings;
 use backup_exporter::model::Vendor;
 use backup_exporter::sim::record::Exchange;
 use backup_exporter::sim::{SimContext, SimServer};
@@ -84,9 +83,7 @@ pub(crate) async fn traffic(vendor: Vendor, objects: usize) -> Vec<Exchange> {
         SimServer::start_recording("127.0.0.1:0", ctx, backup_exporter::vendors::simulators())
             .await
             .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = server.demo_config(dir.path(), None).unwrap();
-    let settings = Settings::parse(&yaml, &dir.path().join("demo.yml")).unwrap();
+    let (_dir, settings) = crate::common::demo_settings(&server);
     let actx = AdapterContext {
         metrics: ApiMetrics::default(),
         clock: clock.clone(),
